@@ -1,0 +1,51 @@
+import { join } from 'node:path'
+import { Miniflare, type RequestInit } from 'miniflare'
+
+export const BUNDLE_DIR = join(process.cwd(), '.wrangler', 'e2e-bundle')
+
+export interface GeorouteOptions {
+  /** The `ORIGINS` variable: origin objects, serialised for the Worker. */
+  origins: unknown[]
+  /** Extra variables and secrets. */
+  bindings?: Record<string, string>
+}
+
+export interface Georoute {
+  mf: Miniflare
+  /** Sends a request as a reader at `geo` ("lat,lon") or with the given `cf` properties. */
+  fetch(
+    path: string,
+    init?: RequestInit & { geo?: string; cf?: Record<string, unknown> },
+  ): Promise<Awaited<ReturnType<Miniflare['dispatchFetch']>>>
+  dispose(): Promise<void>
+}
+
+/** Starts the bundled Worker under workerd (Miniflare API) with a fresh KV namespace. */
+export async function startGeoroute(options: GeorouteOptions): Promise<Georoute> {
+  const mf = new Miniflare({
+    scriptPath: join(BUNDLE_DIR, 'index.js'),
+    modules: true,
+    compatibilityDate: '2026-03-01',
+    kvNamespaces: ['HEALTH'],
+    bindings: {
+      GEO_OVERRIDE: 'true',
+      ORIGINS: JSON.stringify(options.origins),
+      ...options.bindings,
+    },
+  })
+  await mf.ready
+  return {
+    mf,
+    fetch(path, init = {}) {
+      const { geo, cf, ...rest } = init
+      const headers = new Headers(rest.headers as HeadersInit | undefined)
+      if (geo) headers.set('x-georoute-geo', geo)
+      return mf.dispatchFetch(new URL(path, 'https://blog.example').toString(), {
+        ...rest,
+        headers,
+        cf: cf ?? {},
+      })
+    },
+    dispose: () => mf.dispose(),
+  }
+}

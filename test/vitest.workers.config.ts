@@ -1,0 +1,17 @@
+import { defineWorkersProject } from '@cloudflare/vitest-pool-workers/config'
+
+export default defineWorkersProject({
+  test: {
+    name: 'workers',
+    include: ['unit/**/*.test.ts', 'integration/**/*.test.ts'],
+    poolOptions: {
+      workers: {
+        singleWorker: true,
+        wrangler: { configPath: '../wrangler.toml' },
+        miniflare: {
+          bindings: { GEO_OVERRIDE: 'true' },
+        },
+      },
+    },
+  },
+})

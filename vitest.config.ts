@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config'
+
+// Two projects: everything that can run inside workerd does (unit + integration, through the
+// Workers pool); end-to-end tests run in Node, start the real Worker under workerd (Miniflare)
+// and real origin servers on 127.0.0.1.
+export default defineConfig({
+  test: {
+    projects: ['test/vitest.workers.config.ts', 'test/vitest.e2e.config.ts'],
+  },
+})

@@ -1,0 +1,114 @@
+/** Our token in `CDN-Loop` (RFC 8586): a request that already carries it has looped back. */
+export const CDN_LOOP_TOKEN = 'georoute'
+
+// RFC 9110 §7.6.1: connection-specific fields, plus the proxy-only ones, never forwarded.
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]
+
+// Set by us from what the edge saw; a reader's own values are never trusted.
+const EDGE_SET = [
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'x-real-ip',
+]
+
+// Ours, or describing the reader's connection to the edge rather than ours to the origin.
+const INTERNAL = ['x-georoute-geo', 'host', 'cf-connecting-ip', 'cf-worker', 'cf-ew-via']
+
+/** Removes hop-by-hop fields and every field named in `Connection`. */
+export function stripHopByHop(headers: Headers): void {
+  const named = headers.get('connection')
+  if (named) {
+    for (const name of named.split(',')) {
+      const trimmed = name.trim().toLowerCase()
+      if (trimmed && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(trimmed)) headers.delete(trimmed)
+    }
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name)
+}
+
+/** True when `CDN-Loop` already lists our token: the request came back through us. */
+export function isLoop(headers: Headers): boolean {
+  const value = headers.get('cdn-loop')
+  if (!value) return false
+  return value.split(',').some((entry) => {
+    const token = entry.trim().split(';')[0]?.trim().toLowerCase()
+    return token === CDN_LOOP_TOKEN
+  })
+}
+
+/** What the edge itself saw of the reader's request. */
+export interface EdgeFacts {
+  /** `CF-Connecting-IP`, set by Cloudflare; the reader cannot forge it at the edge. */
+  clientIp: string | null
+  /** The public URL the reader asked for. */
+  publicUrl: URL
+}
+
+/** Headers for the origin: the reader's, less hop-by-hop and spoofable ones, plus ours. */
+export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
+  const headers = new Headers(incoming)
+  stripHopByHop(headers)
+  for (const name of EDGE_SET) headers.delete(name)
+  for (const name of INTERNAL) headers.delete(name)
+  if (edge.clientIp) headers.set('x-forwarded-for', edge.clientIp)
+  headers.set('x-forwarded-proto', edge.publicUrl.protocol.slice(0, -1))
+  headers.set('x-forwarded-host', edge.publicUrl.host)
+  const loop = incoming.get('cdn-loop')
+  headers.set('cdn-loop', loop ? `${loop}, ${CDN_LOOP_TOKEN}` : CDN_LOOP_TOKEN)
+  return headers
+}
+
+/**
+ * Rewrites a `Location` that points at one of the origins' own hosts to the public host, so a
+ * reader is never redirected past the edge. Other locations are returned unchanged.
+ */
+export function rewriteLocation(
+  location: string,
+  originHosts: OriginHosts,
+  publicUrl: URL,
+): string {
+  // Relative references already resolve against the public host.
+  if (!/^([a-z][a-z0-9+.-]*:)?\/\//i.test(location)) return location
+  let target: URL
+  try {
+    target = new URL(location, publicUrl)
+  } catch {
+    return location
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return location
+  const basePath = originHosts.get(target.host)
+  if (basePath === undefined) return location
+  const path =
+    basePath !== '' && (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))
+      ? target.pathname.slice(basePath.length) || '/'
+      : target.pathname
+  return `${publicUrl.protocol}//${publicUrl.host}${path}${target.search}${target.hash}`
+}
+
+/** Each origin's `host[:port]` → its base path without trailing slash (`''` at the root). */
+export type OriginHosts = ReadonlyMap<string, string>
+
+/** Response headers for the reader: hop-by-hop removed, redirects pointed at the public host. */
+export function downstreamHeaders(
+  upstream: Headers,
+  originHosts: OriginHosts,
+  publicUrl: URL,
+): Headers {
+  const headers = new Headers(upstream)
+  stripHopByHop(headers)
+  const location = headers.get('location')
+  if (location) headers.set('location', rewriteLocation(location, originHosts, publicUrl))
+  return headers
+}

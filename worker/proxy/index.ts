@@ -1,0 +1,206 @@
+import type { ResolvedOrigin, RoutingSettings } from '../config'
+import { downstreamHeaders, type EdgeFacts, type OriginHosts, upstreamHeaders } from './headers'
+
+/** Why one attempt at one origin did not give a usable answer. */
+export type FailureReason = 'timeout' | 'connect error' | `status ${number}`
+
+/** One try at one origin, as the trace and passive health see it. */
+export interface Attempt {
+  origin: string
+  ms: number
+  status?: number
+  failure?: FailureReason
+}
+
+/** How the proxy step ended. */
+export interface ProxyOutcome {
+  response: Response
+  /** The origin whose response is returned, if any. */
+  origin?: ResolvedOrigin
+  attempts: Attempt[]
+  /** Set when no origin gave a usable answer (the response is then our own error page). */
+  failed?: 'all-failed' | 'write-failed'
+}
+
+export interface ProxyContext {
+  edge: EdgeFacts
+  originHosts: OriginHosts
+  routing: RoutingSettings
+  /** Called after each attempt (passive health listens here). */
+  onAttempt?: (origin: ResolvedOrigin, attempt: Attempt) => void
+  /** Clock in ms; injectable for tests. */
+  now?: () => number
+}
+
+/** Methods that may be retried on another origin: safe, and sent without a body. */
+export function isRetryable(request: Request): boolean {
+  return (
+    (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') &&
+    request.body === null
+  )
+}
+
+/** The origin URL for a public URL: the origin's base path + the reader's path and query. */
+export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): URL {
+  // Concatenate rather than resolve: `//evil.example/x` or `@host` in the path must stay a path
+  // on this origin, never pick another host.
+  const base = origin.base.pathname.replace(/\/+$/, '')
+  const url = new URL(origin.base.origin)
+  url.pathname = `${base}${publicUrl.pathname}`
+  url.search = publicUrl.search
+  return url
+}
+
+class AttemptTimeout extends Error {}
+
+/** Sends the request to one origin; resolves once the response headers arrive. */
+async function attempt(
+  request: Request,
+  origin: ResolvedOrigin,
+  context: ProxyContext,
+  timeoutMs: number,
+  body: ReadableStream | null,
+): Promise<{ response?: Response; attempt: Attempt }> {
+  const now = context.now ?? Date.now
+  const started = now()
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs)
+  const url = upstreamUrl(origin, context.edge.publicUrl)
+  try {
+    const response = await fetch(url, {
+      method: request.method,
+      headers: upstreamHeaders(request.headers, context.edge),
+      body,
+      redirect: 'manual',
+      signal: controller.signal,
+    })
+    const result: Attempt = { origin: origin.id, ms: now() - started, status: response.status }
+    if (response.status >= 500) result.failure = `status ${response.status}`
+    return { response, attempt: result }
+  } catch (error) {
+    const timedOut = controller.signal.aborted && error !== undefined
+    return {
+      attempt: {
+        origin: origin.id,
+        ms: now() - started,
+        failure: timedOut ? 'timeout' : 'connect error',
+      },
+    }
+  } finally {
+    // Headers are in (or it failed): the body must not be cut by the attempt timer.
+    clearTimeout(timer)
+  }
+}
+
+/** The origin's response with hop-by-hop removed and redirects pointed at the public host. */
+function forReader(response: Response, context: ProxyContext): Response {
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: downstreamHeaders(response.headers, context.originHosts, context.edge.publicUrl),
+  })
+}
+
+/**
+ * Proxies to the ranked origins. A retryable request (GET/HEAD) moves to the next origin on a
+ * connect error, a timeout or a 5xx, within `maxAttempts` and the total deadline. Anything
+ * else is sent exactly once: a write is never repeated on another origin.
+ */
+export async function proxyRequest(
+  request: Request,
+  ranked: readonly ResolvedOrigin[],
+  context: ProxyContext,
+): Promise<ProxyOutcome> {
+  const { routing } = context
+  const now = context.now ?? Date.now
+  const attempts: Attempt[] = []
+  const first = ranked[0]
+  if (!first)
+    return { response: unavailable(routing.retryAfterSeconds), attempts, failed: 'all-failed' }
+
+  if (!isRetryable(request)) {
+    const { response, attempt: a } = await attempt(
+      request,
+      first,
+      context,
+      routing.deadlineMs,
+      request.body,
+    )
+    attempts.push(a)
+    context.onAttempt?.(first, a)
+    if (response) return { response: forReader(response, context), origin: first, attempts }
+    return {
+      response: writeFailed(a.failure === 'timeout' ? 504 : 502),
+      attempts,
+      failed: 'write-failed',
+    }
+  }
+
+  const deadline = now() + routing.deadlineMs
+  const tries = ranked.slice(0, routing.maxAttempts)
+  let lastFailure: { response: Response; origin: ResolvedOrigin } | undefined
+  for (const [i, origin] of tries.entries()) {
+    const left = deadline - now()
+    if (left <= 0) break
+    const { response, attempt: a } = await attempt(
+      request,
+      origin,
+      context,
+      Math.min(routing.attemptTimeoutMs, left),
+      null,
+    )
+    attempts.push(a)
+    context.onAttempt?.(origin, a)
+    if (response && !a.failure) return { response: forReader(response, context), origin, attempts }
+    if (response) {
+      // A 5xx: keep the last one for the reader if nothing better comes; free the others.
+      if (i < tries.length - 1) await response.body?.cancel()
+      else lastFailure = { response, origin }
+    }
+  }
+  if (lastFailure) {
+    await lastFailure.response.body?.cancel()
+  }
+  return { response: unavailable(routing.retryAfterSeconds), attempts, failed: 'all-failed' }
+}
+
+const PAGE_STYLE =
+  'body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}'
+
+/** A small readable page for a reader when georoute itself has to answer. */
+export function errorPage(
+  status: number,
+  title: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  const html = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${PAGE_STYLE}</style><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></html>\n`
+  return new Response(html, {
+    status,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      ...headers,
+    },
+  })
+}
+
+/** Every origin failed for a read. */
+export function unavailable(retryAfterSeconds: number): Response {
+  return errorPage(
+    503,
+    'This blog is briefly unavailable',
+    `None of its servers answered just now. Please try again in ${retryAfterSeconds} seconds.`,
+    { 'retry-after': String(retryAfterSeconds) },
+  )
+}
+
+/** A write could not be completed; it was sent at most once and is not retried elsewhere. */
+function writeFailed(status: 502 | 504): Response {
+  return errorPage(
+    status,
+    status === 504 ? 'The server took too long' : 'The server could not be reached',
+    'Your change may not have been saved. Check before sending it again.',
+  )
+}
