@@ -1,0 +1,52 @@
+import type { Config } from './config'
+import type { Env } from './env'
+import { type CfLocation, locateReader } from './geo'
+import { errorPage, type ProxyOutcome, proxyRequest } from './proxy'
+import { isLoop } from './proxy/headers'
+import { rankOrigins } from './routing'
+
+/** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
+const MAX_URL_LENGTH = 16 * 1024
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** Everything one proxied request needs from the isolate and the platform. */
+export interface RequestContext {
+  env: Env
+  ctx: ExecutionContext
+  config: Config
+}
+
+/** The request path for everything outside `/__georoute/`: route, proxy, trace. */
+export async function serve(request: Request, { env, config }: RequestContext): Promise<Response> {
+  const started = Date.now()
+  if (isLoop(request.headers)) {
+    return errorPage(508, 'Loop detected', 'This request has already passed through georoute.')
+  }
+  if (request.url.length > MAX_URL_LENGTH) {
+    return errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`)
+  }
+  const publicUrl = new URL(request.url)
+  const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
+  const reader = locateReader(request.cf as CfLocation | undefined, override)
+  const { routing } = config.settings
+  const ranked =
+    UNSAFE.has(request.method) && config.primary
+      ? [config.primary]
+      : rankOrigins(config.origins, reader, new Map(), started, routing.defaultOrder).map(
+          (r) => r.origin,
+        )
+  const outcome: ProxyOutcome = await proxyRequest(request, ranked, {
+    edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl },
+    originHosts: config.originHosts,
+    routing,
+  })
+  const { response } = outcome
+  const originMs = outcome.attempts.reduce((sum, a) => sum + a.ms, 0)
+  if (outcome.origin) response.headers.set('x-georoute-origin', outcome.origin.id)
+  response.headers.append(
+    'server-timing',
+    `origin;dur=${originMs};desc="${outcome.origin?.id ?? 'none'}", total;dur=${Date.now() - started}`,
+  )
+  return response
+}
