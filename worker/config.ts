@@ -19,22 +19,18 @@ const degrees = (limit: number) =>
     v.maxValue(limit, `must be between -${limit} and ${limit}`),
   )
 
+/** `check` on a parsed URL; an unparsable one passes here because `v.url` already reports it. */
+const urlCheck = (test: (url: URL) => boolean, message: string) =>
+  // Valibot runs every check of a pipe even after one fails: `new URL` must not throw here.
+  v.check<string, string>((s) => !URL.canParse(s) || test(new URL(s)), message)
+
 /** An http(s) base URL without credentials, query or fragment. */
 const baseUrl = v.pipe(
   v.string('must be a string'),
   v.url('must be an absolute http or https URL'),
-  v.check((s) => {
-    const u = new URL(s)
-    return u.protocol === 'http:' || u.protocol === 'https:'
-  }, 'must use http or https'),
-  v.check((s) => {
-    const u = new URL(s)
-    return u.username === '' && u.password === ''
-  }, 'must not contain credentials'),
-  v.check((s) => {
-    const u = new URL(s)
-    return u.search === '' && u.hash === ''
-  }, 'must not contain a query or fragment'),
+  urlCheck((u) => u.protocol === 'http:' || u.protocol === 'https:', 'must use http or https'),
+  urlCheck((u) => u.username === '' && u.password === '', 'must not contain credentials'),
+  urlCheck((u) => u.search === '' && u.hash === '', 'must not contain a query or fragment'),
 )
 
 const ProbeSchema = v.strictObject({
@@ -99,6 +95,15 @@ const RoutingSchema = v.strictObject({
   defaultOrder: v.optional(v.array(v.pipe(v.string(), v.regex(SLUG, 'must be an origin id')))),
   /** Seconds in `Retry-After` when no origin can answer. */
   retryAfterSeconds: v.optional(integer(1, 3600, 'retryAfterSeconds'), 30),
+  /** Start the next origin in parallel when the first is slow (GET/HEAD only). */
+  hedge: v.optional(v.boolean('must be true or false'), true),
+  /** Fixed hedge delay; unset = 3× the origin's observed latency, within the bounds below. */
+  hedgeDelayMs: v.optional(integer(10, 60_000, 'hedgeDelayMs')),
+  hedgeMinDelayMs: v.optional(integer(10, 60_000, 'hedgeMinDelayMs'), 150),
+  hedgeMaxDelayMs: v.optional(integer(10, 60_000, 'hedgeMaxDelayMs'), 1_000),
+  /** First passive ejection after a failed attempt; doubles on repeats up to the maximum. */
+  ejectionBaseMs: v.optional(integer(100, 3_600_000, 'ejectionBaseMs'), 5_000),
+  ejectionMaxMs: v.optional(integer(100, 3_600_000, 'ejectionMaxMs'), 300_000),
 })
 
 export const SettingsSchema = v.strictObject({

@@ -4,6 +4,8 @@ export interface Env {
   HEALTH: KVNamespace
   /** Optional JSON array of origins; replaces the list from `origins/` when set. */
   ORIGINS?: string
+  /** Optional JSON object of settings; each section overrides its counterpart in `origins/`. */
+  SETTINGS?: string
   /** `"true"` lets the `x-georoute-geo: lat,lon` header set the reader's location (demo, tests). */
   GEO_OVERRIDE?: string
   /** Bearer token for the admin API; unset disables it. */

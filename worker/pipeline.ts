@@ -1,6 +1,9 @@
 import type { Config } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
+import { passiveHealth } from './health/passive'
+import { healthView, hedgeDelay } from './health/view'
+import { readOverrides } from './overrides'
 import { errorPage, type ProxyOutcome, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { rankOrigins } from './routing'
@@ -30,16 +33,29 @@ export async function serve(request: Request, { env, config }: RequestContext): 
   const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
   const reader = locateReader(request.cf as CfLocation | undefined, override)
   const { routing } = config.settings
-  const ranked =
-    UNSAFE.has(request.method) && config.primary
-      ? [config.primary]
-      : rankOrigins(config.origins, reader, new Map(), started, routing.defaultOrder).map(
-          (r) => r.origin,
-        )
+  const overrides = await readOverrides(env.HEALTH, started)
+  const health = healthView(config.origins, new Map(), overrides, passiveHealth)
+  const primary = UNSAFE.has(request.method) ? config.primary : undefined
+  if (primary) {
+    const state = health.get(primary.id)
+    if (state?.healthy === false || state?.drained)
+      return writeUnavailable(routing.retryAfterSeconds)
+  }
+  const ranked = primary
+    ? [primary]
+    : rankOrigins(config.origins, reader, health, started, routing.defaultOrder).map(
+        (r) => r.origin,
+      )
   const outcome: ProxyOutcome = await proxyRequest(request, ranked, {
     edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl },
     originHosts: config.originHosts,
     routing,
+    onAttempt: (origin, attempt) =>
+      passiveHealth.record(origin.id, attempt, Date.now(), {
+        baseEjectionMs: routing.ejectionBaseMs,
+        maxEjectionMs: routing.ejectionMaxMs,
+      }),
+    hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
   })
   const { response } = outcome
   const originMs = outcome.attempts.reduce((sum, a) => sum + a.ms, 0)
@@ -49,4 +65,14 @@ export async function serve(request: Request, { env, config }: RequestContext): 
     `origin;dur=${originMs};desc="${outcome.origin?.id ?? 'none'}", total;dur=${Date.now() - started}`,
   )
   return response
+}
+
+/** The primary is down or drained: a write gets a clear 503, never a replica. */
+function writeUnavailable(retryAfterSeconds: number): Response {
+  return errorPage(
+    503,
+    'Changes are paused for a moment',
+    `The server that saves changes is unavailable. Nothing was sent; please try again in ${retryAfterSeconds} seconds.`,
+    { 'retry-after': String(retryAfterSeconds) },
+  )
 }

@@ -6,6 +6,8 @@ export const BUNDLE_DIR = join(process.cwd(), '.wrangler', 'e2e-bundle')
 export interface GeorouteOptions {
   /** The `ORIGINS` variable: origin objects, serialised for the Worker. */
   origins: unknown[]
+  /** The `SETTINGS` variable: settings sections laid over those of `origins/`. */
+  settings?: Record<string, unknown>
   /** Extra variables and secrets. */
   bindings?: Record<string, string>
 }
@@ -30,6 +32,7 @@ export async function startGeoroute(options: GeorouteOptions): Promise<Georoute>
     bindings: {
       GEO_OVERRIDE: 'true',
       ORIGINS: JSON.stringify(options.origins),
+      ...(options.settings ? { SETTINGS: JSON.stringify(options.settings) } : {}),
       ...options.bindings,
     },
   })

@@ -10,6 +10,8 @@ export interface Attempt {
   ms: number
   status?: number
   failure?: FailureReason
+  /** Cancelled by us because another origin answered first: slow, not necessarily broken. */
+  lostHedge?: boolean
 }
 
 /** How the proxy step ended. */
@@ -28,6 +30,8 @@ export interface ProxyContext {
   routing: RoutingSettings
   /** Called after each attempt (passive health listens here). */
   onAttempt?: (origin: ResolvedOrigin, attempt: Attempt) => void
+  /** How long to wait for an origin before hedging to the next; `undefined` = never hedge. */
+  hedgeDelayMs?: (origin: ResolvedOrigin) => number | undefined
   /** Clock in ms; injectable for tests. */
   now?: () => number
 }
@@ -52,6 +56,15 @@ export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): URL {
 }
 
 class AttemptTimeout extends Error {}
+/** Abort reason for an attempt whose race another origin already won. */
+class HedgeLost extends Error {}
+
+interface Sent {
+  response?: Response
+  attempt: Attempt
+  /** Aborted by us because another attempt won: not the origin's fault. */
+  lost?: boolean
+}
 
 /** Sends the request to one origin; resolves once the response headers arrive. */
 async function attempt(
@@ -60,10 +73,10 @@ async function attempt(
   context: ProxyContext,
   timeoutMs: number,
   body: ReadableStream | null,
-): Promise<{ response?: Response; attempt: Attempt }> {
+  controller = new AbortController(),
+): Promise<Sent> {
   const now = context.now ?? Date.now
   const started = now()
-  const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs)
   const url = upstreamUrl(origin, context.edge.publicUrl)
   try {
@@ -77,14 +90,18 @@ async function attempt(
     const result: Attempt = { origin: origin.id, ms: now() - started, status: response.status }
     if (response.status >= 500) result.failure = `status ${response.status}`
     return { response, attempt: result }
-  } catch (error) {
-    const timedOut = controller.signal.aborted && error !== undefined
+  } catch {
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
     return {
       attempt: {
         origin: origin.id,
         ms: now() - started,
-        failure: timedOut ? 'timeout' : 'connect error',
+        failure:
+          reason instanceof AttemptTimeout || reason instanceof HedgeLost
+            ? 'timeout'
+            : 'connect error',
       },
+      lost: reason instanceof HedgeLost,
     }
   } finally {
     // Headers are in (or it failed): the body must not be cut by the attempt timer.
@@ -101,10 +118,17 @@ function forReader(response: Response, context: ProxyContext): Response {
   })
 }
 
+/** Reports an attempt to passive health, marking one we cancelled because another won. */
+function report(context: ProxyContext, origin: ResolvedOrigin, sent: Sent): void {
+  context.onAttempt?.(origin, sent.lost ? { ...sent.attempt, lostHedge: true } : sent.attempt)
+}
+
 /**
  * Proxies to the ranked origins. A retryable request (GET/HEAD) moves to the next origin on a
- * connect error, a timeout or a 5xx, within `maxAttempts` and the total deadline. Anything
- * else is sent exactly once: a write is never repeated on another origin.
+ * connect error, a timeout or a 5xx, within `maxAttempts` and the total deadline, and is hedged:
+ * when an origin has not answered within `hedgeDelay(origin)`, the next one starts in parallel
+ * and the first good answer wins. Anything else is sent exactly once: a write is never repeated
+ * on another origin.
  */
 export async function proxyRequest(
   request: Request,
@@ -112,54 +136,87 @@ export async function proxyRequest(
   context: ProxyContext,
 ): Promise<ProxyOutcome> {
   const { routing } = context
-  const now = context.now ?? Date.now
   const attempts: Attempt[] = []
   const first = ranked[0]
   if (!first)
     return { response: unavailable(routing.retryAfterSeconds), attempts, failed: 'all-failed' }
 
   if (!isRetryable(request)) {
-    const { response, attempt: a } = await attempt(
-      request,
-      first,
-      context,
-      routing.deadlineMs,
-      request.body,
-    )
-    attempts.push(a)
-    context.onAttempt?.(first, a)
-    if (response) return { response: forReader(response, context), origin: first, attempts }
+    const sent = await attempt(request, first, context, routing.deadlineMs, request.body)
+    attempts.push(sent.attempt)
+    report(context, first, sent)
+    if (sent.response)
+      return { response: forReader(sent.response, context), origin: first, attempts }
     return {
-      response: writeFailed(a.failure === 'timeout' ? 504 : 502),
+      response: writeFailed(sent.attempt.failure === 'timeout' ? 504 : 502),
       attempts,
       failed: 'write-failed',
     }
   }
+  return raceOrigins(request, ranked.slice(0, routing.maxAttempts), context, attempts)
+}
 
+type Settled = { index: number; sent: Sent }
+
+/** Failover with hedging for a retryable request. */
+async function raceOrigins(
+  request: Request,
+  tries: readonly ResolvedOrigin[],
+  context: ProxyContext,
+  attempts: Attempt[],
+): Promise<ProxyOutcome> {
+  const { routing } = context
+  const now = context.now ?? Date.now
   const deadline = now() + routing.deadlineMs
-  const tries = ranked.slice(0, routing.maxAttempts)
-  let lastFailure: { response: Response; origin: ResolvedOrigin } | undefined
-  for (const [i, origin] of tries.entries()) {
-    const left = deadline - now()
-    if (left <= 0) break
-    const { response, attempt: a } = await attempt(
-      request,
-      origin,
-      context,
-      Math.min(routing.attemptTimeoutMs, left),
-      null,
-    )
-    attempts.push(a)
-    context.onAttempt?.(origin, a)
-    if (response && !a.failure) return { response: forReader(response, context), origin, attempts }
-    if (response) {
-      // A 5xx: keep the last one for the reader if nothing better comes; free the others.
-      if (i < tries.length - 1) await response.body?.cancel()
-      else lastFailure = { response, origin }
-    }
+  const running = new Map<number, { controller: AbortController; done: Promise<Settled> }>()
+  let launched = 0
+
+  const launch = () => {
+    const index = launched++
+    const origin = tries[index]!
+    const controller = new AbortController()
+    const timeout = Math.max(1, Math.min(routing.attemptTimeoutMs, deadline - now()))
+    const done = attempt(request, origin, context, timeout, null, controller).then((sent) => ({
+      index,
+      sent,
+    }))
+    running.set(index, { controller, done })
   }
-  if (lastFailure) {
-    await lastFailure.response.body?.cancel()
+
+  launch()
+  while (running.size > 0) {
+    const canHedge = launched < tries.length && running.size === 1 && deadline > now()
+    const newest = tries[launched - 1]!
+    const hedge = canHedge ? context.hedgeDelayMs?.(newest) : undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const waits: Promise<Settled | 'hedge'>[] = [...running.values()].map((r) => r.done)
+    if (hedge !== undefined) {
+      waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('hedge'), hedge))))
+    }
+    const settled = await Promise.race(waits)
+    clearTimeout(timer)
+    if (settled === 'hedge') {
+      launch()
+      continue
+    }
+    running.delete(settled.index)
+    const origin = tries[settled.index]!
+    const { sent } = settled
+    attempts.push(sent.attempt)
+    report(context, origin, sent)
+    if (sent.response && !sent.attempt.failure) {
+      // First good answer wins: cancel the rest, and free any response that still arrives.
+      for (const other of running.values()) {
+        other.controller.abort(new HedgeLost())
+        other.done.then(({ index, sent: late }) => {
+          report(context, tries[index]!, late.response ? late : { ...late, lost: true })
+          return late.response?.body?.cancel()
+        })
+      }
+      return { response: forReader(sent.response, context), origin, attempts }
+    }
+    await sent.response?.body?.cancel()
+    if (running.size === 0 && launched < tries.length && deadline > now()) launch()
   }
   return { response: unavailable(routing.retryAfterSeconds), attempts, failed: 'all-failed' }
 }

@@ -1,0 +1,40 @@
+import type { ResolvedOrigin, RoutingSettings } from '../config'
+import type { Overrides } from '../overrides'
+import type { HealthLookup, OriginHealth } from '../routing'
+import type { PassiveHealth } from './passive'
+
+/**
+ * Merges what routing needs to know of each origin: the probes' verdict (`probed`, absent or
+ * stale = unknown), the operator's drains, and this isolate's passive ejections.
+ */
+export function healthView(
+  origins: readonly ResolvedOrigin[],
+  probed: ReadonlyMap<string, { healthy?: boolean }>,
+  overrides: Overrides,
+  passive: PassiveHealth,
+): HealthLookup {
+  const view = new Map<string, OriginHealth>()
+  for (const origin of origins) {
+    const health: OriginHealth = {}
+    const verdict = probed.get(origin.id)?.healthy
+    if (verdict !== undefined) health.healthy = verdict
+    if (overrides.drained.includes(origin.id)) health.drained = true
+    const ejectedUntil = passive.get(origin.id)?.ejectedUntil
+    if (ejectedUntil) health.ejectedUntil = ejectedUntil
+    view.set(origin.id, health)
+  }
+  return view
+}
+
+/** How long to wait for `origin` before hedging: 3× its observed latency, within bounds. */
+export function hedgeDelay(
+  origin: ResolvedOrigin,
+  routing: RoutingSettings,
+  passive: PassiveHealth,
+): number | undefined {
+  if (!routing.hedge) return undefined
+  if (routing.hedgeDelayMs !== undefined) return routing.hedgeDelayMs
+  const latency = passive.get(origin.id)?.latencyMs
+  if (latency === undefined) return routing.hedgeMaxDelayMs
+  return Math.min(routing.hedgeMaxDelayMs, Math.max(routing.hedgeMinDelayMs, 3 * latency))
+}
