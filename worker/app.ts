@@ -1,9 +1,11 @@
 import { Hono } from 'hono'
+import { requireAdmin, setDrained } from './admin'
 import type { Config } from './config'
 import { loadConfig } from './config-loader'
 import type { Env } from './env'
 import { serve } from './pipeline'
 import { errorPage } from './proxy'
+import { statusJson } from './status'
 
 export type AppEnv = { Bindings: Env; Variables: { config: Config } }
 
@@ -27,6 +29,10 @@ app.use('*', async (c, next) => {
   c.set('config', result.config)
   await next()
 })
+
+app.get('/__georoute/status', statusJson)
+app.post('/__georoute/origins/:id/drain', requireAdmin, (c) => setDrained(c, true))
+app.post('/__georoute/origins/:id/undrain', requireAdmin, (c) => setDrained(c, false))
 
 // Reserved paths are never proxied.
 app.all('/__georoute/*', (c) => c.json({ error: 'not found' }, 404))

@@ -1,0 +1,65 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import type { AppEnv } from './app'
+import { updateOverrides } from './overrides'
+
+const encoder = new TextEncoder()
+
+/** Compares two secrets in constant time: both are hashed first so lengths leak nothing. */
+export async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(given)),
+    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
+  ])
+  return crypto.subtle.timingSafeEqual(a, b)
+}
+
+/** The bearer token of a request, or `undefined`. */
+function bearer(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i)
+  return match?.[1]
+}
+
+/** Whether the request carries the admin token (`false` too when the admin API is disabled). */
+export async function isAdmin(c: Context<AppEnv>): Promise<boolean> {
+  const expected = c.env.ADMIN_TOKEN
+  const token = bearer(c.req.header('authorization'))
+  return !!expected && token !== undefined && (await sameSecret(token, expected))
+}
+
+/**
+ * Guards admin routes: disabled (403) while `ADMIN_TOKEN` is unset, 401 without a bearer token,
+ * 403 with a wrong one. Every admin call that gets through is logged.
+ */
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const expected = c.env.ADMIN_TOKEN
+  if (!expected) {
+    return c.json(
+      { error: 'the admin API is disabled: set the ADMIN_TOKEN secret to enable it' },
+      403,
+    )
+  }
+  const token = bearer(c.req.header('authorization'))
+  if (token === undefined) {
+    c.header('www-authenticate', 'Bearer realm="georoute"')
+    return c.json({ error: 'missing bearer token' }, 401)
+  }
+  if (!(await sameSecret(token, expected))) return c.json({ error: 'wrong token' }, 403)
+  console.log(
+    JSON.stringify({ message: 'georoute: admin action', method: c.req.method, path: c.req.path }),
+  )
+  await next()
+}
+
+/** Takes an origin out of rotation (`drain`) or puts it back (`undrain`). */
+export async function setDrained(c: Context<AppEnv>, drained: boolean): Promise<Response> {
+  const id = c.req.param('id')
+  const config = c.get('config')
+  if (!config.origins.some((o) => o.id === id)) {
+    return c.json({ error: `no origin has id ${JSON.stringify(id)}` }, 404)
+  }
+  const overrides = await updateOverrides(c.env.HEALTH, (current) => {
+    const others = current.drained.filter((d) => d !== id)
+    return { ...current, drained: drained ? [...others, id!] : others }
+  })
+  return c.json({ id, drained, drainedOrigins: overrides.drained })
+}

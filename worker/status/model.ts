@@ -1,0 +1,110 @@
+import type { Config } from '../config'
+import type { CfLocation, ReaderLocation } from '../geo'
+import type { PassiveHealth } from '../health/passive'
+import type { Overrides } from '../overrides'
+
+/** What the probes last recorded of one origin (from the KV snapshot). */
+export interface ProbeRecord {
+  healthy: boolean
+  since?: string | null
+  lastCheck?: string | null
+  latencyMs?: number | null
+  reason?: string | null
+}
+
+/** One origin on the status page and in `GET /__georoute/status`. */
+export interface OriginStatus {
+  id: string
+  label: string | null
+  lat: number
+  lon: number
+  primary: boolean
+  /** False when the probes say down or this edge has ejected it. */
+  healthy: boolean
+  drained: boolean
+  /** The probes' verdict: `unknown` before the first probe or when the snapshot is stale. */
+  probe: 'up' | 'down' | 'unknown'
+  since: string | null
+  lastCheck: string | null
+  latencyMs: number | null
+  /** Why it is down (probe or passive); only with full detail. */
+  reason: string | null
+  /** Until when this edge skips it after failed requests, if it does. */
+  ejectedUntil: string | null
+  /** The origin's URL; only with full detail. */
+  url?: string
+}
+
+export interface StatusReport {
+  origins: OriginStatus[]
+  /** When the probes' snapshot was last written; null before the first cron run. */
+  updatedAt: string | null
+  /** Where this edge is (Cloudflare's data center), when known. */
+  edge: { colo: string | null; country: string | null; lat: number | null; lon: number | null }
+  /** Where this reader was placed, and how. */
+  reader: ReaderLocation | null
+  /** Whether reasons and URLs are included (admin token, or a public-detail setting). */
+  detail: boolean
+  generatedAt: string
+}
+
+export interface StatusInput {
+  config: Config
+  probes: ReadonlyMap<string, ProbeRecord>
+  snapshotUpdatedAt: string | null
+  overrides: Overrides
+  passive: PassiveHealth
+  cf: (CfLocation & { colo?: unknown }) | undefined
+  reader: ReaderLocation | undefined
+  detail: boolean
+  now: number
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null)
+const number = (value: unknown) => {
+  const n = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN
+  return Number.isFinite(n) ? n : null
+}
+
+/** The facts the status page and JSON show, from what this isolate knows. Pure. */
+export function buildStatus(input: StatusInput): StatusReport {
+  const { config, probes, overrides, passive, detail, now } = input
+  const origins = config.origins.map((origin): OriginStatus => {
+    const probe = probes.get(origin.id)
+    const passiveState = passive.get(origin.id)
+    const ejected = passiveState !== undefined && passiveState.ejectedUntil > now
+    const status: OriginStatus = {
+      id: origin.id,
+      label: origin.label ?? null,
+      lat: origin.lat,
+      lon: origin.lon,
+      primary: origin.primary,
+      healthy: probe?.healthy !== false && !ejected,
+      drained: overrides.drained.includes(origin.id),
+      probe: probe === undefined ? 'unknown' : probe.healthy ? 'up' : 'down',
+      since: probe?.since ?? null,
+      lastCheck: probe?.lastCheck ?? null,
+      latencyMs: probe?.latencyMs ?? null,
+      reason: detail
+        ? ((ejected ? passiveState?.lastFailure : undefined) ?? probe?.reason ?? null)
+        : null,
+      ejectedUntil: ejected ? iso(passiveState.ejectedUntil) : null,
+    }
+    if (detail) status.url = origin.url
+    return status
+  })
+  return {
+    origins,
+    updatedAt: input.snapshotUpdatedAt,
+    edge: {
+      colo: text(input.cf?.colo),
+      country: text(input.cf?.country),
+      lat: number(input.cf?.latitude),
+      lon: number(input.cf?.longitude),
+    },
+    reader: input.reader ?? null,
+    detail,
+    generatedAt: iso(now),
+  }
+}
