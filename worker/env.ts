@@ -10,4 +10,10 @@ export interface Env {
   GEO_OVERRIDE?: string
   /** Bearer token for the admin API; unset disables it. */
   ADMIN_TOKEN?: string
+  /** Secret webhook URL (Slack, Discord `/slack`, any JSON endpoint): a POST on each health change. */
+  HEALTH_WEBHOOK_URL?: string
+  /** Secret that signs reader cookies (read-your-writes pin, affinity); falls back to ADMIN_TOKEN. */
+  COOKIE_SECRET?: string
+  /** Optional Workers Analytics Engine dataset: one data point per request. */
+  ANALYTICS?: AnalyticsEngineDataset
 }

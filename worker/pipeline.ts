@@ -7,11 +7,11 @@ import { readOverrides } from './overrides'
 import { errorPage, type ProxyOutcome, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { rankOrigins } from './routing'
+import { preferFirst, readerSteering, setSteeringCookies } from './steering'
+import { isWrite } from './writes'
 
 /** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
 const MAX_URL_LENGTH = 16 * 1024
-
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** Everything one proxied request needs from the isolate and the platform. */
 export interface RequestContext {
@@ -32,20 +32,24 @@ export async function serve(request: Request, { env, config }: RequestContext): 
   const publicUrl = new URL(request.url)
   const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
   const reader = locateReader(request.cf as CfLocation | undefined, override)
-  const { routing } = config.settings
+  const { routing, writes } = config.settings
   const overrides = await readOverrides(env.HEALTH, started)
   const health = healthView(config.origins, new Map(), overrides, passiveHealth)
-  const primary = UNSAFE.has(request.method) ? config.primary : undefined
-  if (primary) {
-    const state = health.get(primary.id)
-    if (state?.healthy === false || state?.drained)
+  const write = isWrite(request.method, publicUrl.pathname, writes)
+  const steering = await readerSteering(request, env, config, write, started)
+  if (write && config.primary) {
+    const state = health.get(config.primary.id)
+    if (state?.healthy === false || state?.drained) {
       return writeUnavailable(routing.retryAfterSeconds)
+    }
   }
-  const ranked = primary
-    ? [primary]
-    : rankOrigins(config.origins, reader, health, started, routing.defaultOrder).map(
-        (r) => r.origin,
-      )
+  const ranked =
+    write && config.primary
+      ? [config.primary]
+      : preferFirst(
+          rankOrigins(config.origins, reader, health, started, routing.defaultOrder),
+          steering.prefer,
+        )
   const outcome: ProxyOutcome = await proxyRequest(request, ranked, {
     edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl },
     originHosts: config.originHosts,
@@ -64,6 +68,15 @@ export async function serve(request: Request, { env, config }: RequestContext): 
     'server-timing',
     `origin;dur=${originMs};desc="${outcome.origin?.id ?? 'none'}", total;dur=${Date.now() - started}`,
   )
+  await setSteeringCookies(response, {
+    env,
+    config,
+    publicUrl,
+    write,
+    steering,
+    outcome,
+    now: started,
+  })
   return response
 }
 

@@ -1,0 +1,176 @@
+import { createHmac } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error plain ESM helper without types
+import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { type Georoute, startGeoroute } from './harness'
+
+interface Server {
+  id: string
+  requests: { method: string; url: string }[]
+  setMode(mode: string): void
+  clearLog(): void
+  close(): Promise<void>
+}
+
+const TOKYO = '35.68,139.69'
+const SECRET = 'cookie-secret-for-tests'
+let servers: Server[]
+let georoute: Georoute
+const byId = (id: string) => servers.find((s) => s.id === id)!
+const posts = () => servers.flatMap((s) => s.requests.filter((r) => r.method === 'POST'))
+
+/** Signs a cookie value the way the Worker does (HMAC-SHA256, base64url). */
+function signed(purpose: string, value: string, secret = SECRET) {
+  const mac = createHmac('sha256', secret).update(`${purpose}:${value}`).digest('base64url')
+  return `${value}.${mac}`
+}
+
+beforeAll(async () => {
+  servers = await startOrigins(DEMO_ORIGINS)
+  georoute = await startGeoroute({
+    origins: originsList(servers, DEMO_ORIGINS),
+    settings: { writes: { pinSeconds: 30, affinity: true } },
+    bindings: { COOKIE_SECRET: SECRET, ADMIN_TOKEN: 'admin-token' },
+  })
+})
+
+afterEach(async () => {
+  for (const s of servers) {
+    s.setMode('ok')
+    s.clearLog()
+  }
+  await georoute.fetch('/__georoute/origins/frankfurt/undrain', {
+    method: 'POST',
+    headers: { authorization: 'Bearer admin-token' },
+  })
+})
+
+afterAll(async () => {
+  await georoute?.dispose()
+  await Promise.all(servers.map((s) => s.close()))
+})
+
+describe('writes', () => {
+  it('sends a comment from a reader in Tokyo to the primary in Frankfurt', async () => {
+    const response = await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    expect(response.status).toBe(201)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect(posts()).toHaveLength(1)
+  })
+
+  it.each(['/wp-admin/', '/wp-login.php', '/ghost/api/admin/posts'])(
+    'sends a GET under the write path %s to the primary',
+    async (path) => {
+      const response = await georoute.fetch(path, { geo: TOKYO })
+      await response.arrayBuffer()
+      expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    },
+  )
+
+  it('answers a write with 503 and Retry-After, sending nothing, while the primary is drained', async () => {
+    const drain = await georoute.fetch('/__georoute/origins/frankfurt/drain', {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin-token' },
+    })
+    expect(drain.status).toBe(200)
+    const response = await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(posts()).toHaveLength(0)
+    // Reads still work, from the other origins.
+    const read = await georoute.fetch('/posts/a', { geo: '48.86,2.35' })
+    expect(read.status).toBe(200)
+    expect(read.headers.get('x-georoute-origin')).toBe('virginia')
+  })
+
+  it('gives a clean 502 and never retries a write when the primary resets it', async () => {
+    byId('frankfurt').setMode('reset')
+    const response = await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    expect(response.status).toBe(502)
+    expect(posts()).toHaveLength(1)
+    expect(byId('frankfurt').requests).toHaveLength(1)
+  })
+})
+
+describe('read-your-writes pin', () => {
+  it('sets a signed HttpOnly SameSite pin cookie after a successful write', async () => {
+    const response = await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    const cookie = response.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^__georoute_pin=\d+\.[\w-]+;/)
+    expect(cookie).toContain('HttpOnly')
+    expect(cookie).toContain('SameSite=Lax')
+    expect(cookie).toContain('Max-Age=30')
+    expect(cookie).toContain('Secure')
+  })
+
+  it('serves a pinned reader in Tokyo from the primary', async () => {
+    const write = await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    const pin = (write.headers.get('set-cookie') ?? '').split(';')[0]!
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie: pin } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('frankfurt')
+  })
+
+  it('does not pin other readers', async () => {
+    await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+  })
+
+  it('ignores an expired pin', async () => {
+    const expired = `__georoute_pin=${signed('pin', String(Date.now() - 1_000))}`
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie: expired } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+  })
+
+  it('ignores a forged pin', async () => {
+    const forged = `__georoute_pin=${signed('pin', String(Date.now() + 60_000), 'wrong secret')}`
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie: forged } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+  })
+
+  it('ignores a pin whose expiry was edited', async () => {
+    const real = signed('pin', String(Date.now() + 1_000))
+    const edited = `__georoute_pin=${String(Date.now() + 3_600_000)}${real.slice(real.indexOf('.'))}`
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie: edited } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+  })
+})
+
+describe('session affinity', () => {
+  it('keeps a reader on the origin that first served them', async () => {
+    const first = await georoute.fetch('/posts/a', { geo: TOKYO })
+    await first.arrayBuffer()
+    expect(first.headers.get('x-georoute-origin')).toBe('tokyo')
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!
+    expect(cookie).toMatch(/^__georoute_aff=tokyo\./)
+    // The same reader, now travelling in Paris, stays on Tokyo.
+    const again = await georoute.fetch('/posts/a', { geo: '48.86,2.35', headers: { cookie } })
+    await again.arrayBuffer()
+    expect(again.headers.get('x-georoute-origin')).toBe('tokyo')
+    expect(again.headers.get('set-cookie')).toBeNull()
+  })
+
+  it('breaks affinity when that origin is drained, and re-attaches the reader', async () => {
+    const cookie = `__georoute_aff=${signed('affinity', 'frankfurt')}`
+    await georoute.fetch('/__georoute/origins/frankfurt/drain', {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin-token' },
+    })
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+    expect(read.headers.get('set-cookie')).toMatch(/^__georoute_aff=tokyo\./)
+  })
+
+  it('ignores a forged affinity cookie', async () => {
+    const cookie = `__georoute_aff=${signed('affinity', 'virginia', 'wrong secret')}`
+    const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+  })
+})

@@ -1,0 +1,153 @@
+/**
+ * Signed cookies that steer one reader: the read-your-writes pin (to the primary, for a short
+ * window after a write) and optional session affinity (to the origin that first served them).
+ * Signed with HMAC-SHA256 so a reader cannot forge or extend them.
+ */
+
+export const PIN_COOKIE = '__georoute_pin'
+export const AFFINITY_COOKIE = '__georoute_aff'
+
+const encoder = new TextEncoder()
+const keys = new Map<string, Promise<CryptoKey>>()
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret)
+  if (!key) {
+    key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    )
+    keys.set(secret, key)
+  }
+  return key
+}
+
+function base64url(bytes: ArrayBuffer): string {
+  let binary = ''
+  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+function fromBase64url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return undefined
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0))
+}
+
+/** `value.signature`, where the signature covers the cookie's purpose and value. */
+export async function sign(secret: string, purpose: string, value: string): Promise<string> {
+  const mac = await crypto.subtle.sign(
+    'HMAC',
+    await hmacKey(secret),
+    encoder.encode(`${purpose}:${value}`),
+  )
+  return `${value}.${base64url(mac)}`
+}
+
+/** The value of a signed cookie, or `undefined` when missing, malformed or forged. */
+export async function verify(
+  secret: string,
+  purpose: string,
+  signed: string | undefined,
+): Promise<string | undefined> {
+  if (!signed) return undefined
+  const dot = signed.lastIndexOf('.')
+  if (dot <= 0) return undefined
+  const value = signed.slice(0, dot)
+  const mac = fromBase64url(signed.slice(dot + 1))
+  if (!mac) return undefined
+  const ok = await crypto.subtle.verify(
+    'HMAC',
+    await hmacKey(secret),
+    mac,
+    encoder.encode(`${purpose}:${value}`),
+  )
+  return ok ? value : undefined
+}
+
+/** One cookie's value from a `Cookie` header. */
+export function readCookie(header: string | null, name: string): string | undefined {
+  if (!header) return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** A `Set-Cookie` value for one of our cookies: HttpOnly, SameSite=Lax, Secure on https. */
+export function cookie(
+  name: string,
+  value: string,
+  maxAgeSeconds: number,
+  secure: boolean,
+): string {
+  return `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
+}
+
+/** The pin's expiry (ms) when the reader holds a valid, unexpired pin. */
+export async function pinnedUntil(
+  secret: string,
+  cookieHeader: string | null,
+  now: number,
+): Promise<number | undefined> {
+  const value = await verify(secret, 'pin', readCookie(cookieHeader, PIN_COOKIE))
+  const until = value === undefined ? Number.NaN : Number(value)
+  return Number.isSafeInteger(until) && until > now ? until : undefined
+}
+
+/** A `Set-Cookie` pinning the reader to the primary for `seconds`. */
+export async function pinCookie(
+  secret: string,
+  now: number,
+  seconds: number,
+  secure: boolean,
+): Promise<string> {
+  return cookie(
+    PIN_COOKIE,
+    await sign(secret, 'pin', String(now + seconds * 1000)),
+    seconds,
+    secure,
+  )
+}
+
+/** The origin id a reader is attached to by a valid affinity cookie. */
+export async function affinityOrigin(
+  secret: string,
+  cookieHeader: string | null,
+): Promise<string | undefined> {
+  return verify(secret, 'affinity', readCookie(cookieHeader, AFFINITY_COOKIE))
+}
+
+/** A `Set-Cookie` attaching the reader to `originId`. */
+export async function affinityCookie(
+  secret: string,
+  originId: string,
+  seconds: number,
+  secure: boolean,
+): Promise<string> {
+  return cookie(AFFINITY_COOKIE, await sign(secret, 'affinity', originId), seconds, secure)
+}
+
+let isolateSecret: string | undefined
+
+/**
+ * The signing secret: `COOKIE_SECRET`, else the admin token. With neither, a random secret per
+ * isolate: pins and affinity then hold only within one isolate (logged once).
+ */
+export function cookieSecret(env: { COOKIE_SECRET?: string; ADMIN_TOKEN?: string }): string {
+  const configured = env.COOKIE_SECRET || env.ADMIN_TOKEN
+  if (configured) return configured
+  if (!isolateSecret) {
+    isolateSecret = crypto.randomUUID()
+    console.warn(
+      JSON.stringify({
+        message: 'georoute: COOKIE_SECRET is not set; reader pins last one isolate',
+      }),
+    )
+  }
+  return isolateSecret
+}

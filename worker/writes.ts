@@ -1,0 +1,25 @@
+import type { Settings } from './config'
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** True for an unsafe method: never retried elsewhere, never cached, sent to the primary. */
+export function isUnsafe(method: string): boolean {
+  return UNSAFE.has(method)
+}
+
+/** True when `path` is one of `prefixes` or below one (case-insensitive, segment-aligned). */
+export function underAny(path: string, prefixes: readonly string[]): boolean {
+  const lower = path.toLowerCase()
+  return prefixes.some((prefix) => {
+    const p = prefix.toLowerCase().replace(/\/+$/, '')
+    return lower === p || lower.startsWith(`${p}/`)
+  })
+}
+
+/**
+ * True when the request belongs on the primary: an unsafe method, or a write path (admin,
+ * login) whatever the method, since those pages read what the primary's database just took.
+ */
+export function isWrite(method: string, path: string, writes: Settings['writes']): boolean {
+  return isUnsafe(method) || underAny(path, writes.paths)
+}
