@@ -21,7 +21,7 @@ const degrees = (limit: number) =>
 
 /** `check` on a parsed URL; an unparsable one passes here because `v.url` already reports it. */
 const urlCheck = (test: (url: URL) => boolean, message: string) =>
-  // Valibot runs every check of a pipe even after one fails: `new URL` must not throw here.
+  // Without `abortPipeEarly` valibot runs every check of a pipe: `new URL` must never throw here.
   v.check<string, string>((s) => !URL.canParse(s) || test(new URL(s)), message)
 
 /** An http(s) base URL without credentials, query or fragment. */
@@ -47,7 +47,8 @@ const ProbeSchema = v.strictObject({
   ),
   /** Text that the body must contain. */
   bodyIncludes: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
-  timeoutMs: v.optional(integer(100, 60_000, 'timeoutMs'), 5_000),
+  /** Generous by default: the cron runs in an arbitrary data center, maybe far from the origin. */
+  timeoutMs: v.optional(integer(100, 60_000, 'timeoutMs'), 8_000),
   headers: v.optional(v.record(v.string(), v.string('must be a string')), {}),
 })
 
@@ -106,8 +107,59 @@ const RoutingSchema = v.strictObject({
   ejectionMaxMs: v.optional(integer(100, 3_600_000, 'ejectionMaxMs'), 300_000),
 })
 
+const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))
+
+const WritesSchema = v.strictObject({
+  /** Paths (and everything under them) that always go to the primary, whatever the method. */
+  paths: v.optional(v.array(pathPrefix, 'must be an array of paths'), [
+    '/wp-admin',
+    '/wp-login.php',
+    '/wp-comments-post.php',
+    '/xmlrpc.php',
+    '/ghost',
+    '/admin',
+    '/login',
+  ]),
+  /** Read-your-writes: after a write, the reader stays on the primary this long (replication lag budget). */
+  pinSeconds: v.optional(integer(0, 3600, 'pinSeconds'), 30),
+  /** Keep each reader on the origin that first served them (signed cookie). */
+  affinity: v.optional(v.boolean('must be true or false'), false),
+  affinitySeconds: v.optional(integer(60, 30 * 86_400, 'affinitySeconds'), 3600),
+})
+
+const HealthSchema = v.strictObject({
+  /** Time between probe rounds inside one cron run (the cron itself fires once a minute). */
+  intervalMs: v.optional(integer(1_000, 60_000, 'intervalMs'), 10_000),
+  /** Rounds per cron run at most; unset = as many as fit the minute and the budget. */
+  maxRounds: v.optional(integer(1, 60, 'maxRounds')),
+  /** Failed probes in a row before an origin is marked down. */
+  fall: v.optional(integer(1, 100, 'fall'), 2),
+  /** Successful probes in a row before a down origin is marked up again. */
+  rise: v.optional(integer(1, 100, 'rise'), 2),
+  /** Subrequests one cron run may make: probes, KV calls, webhooks (the free plan allows 50). */
+  subrequestBudget: v.optional(integer(4, 10_000, 'subrequestBudget'), 45),
+  /** An unchanged snapshot is rewritten this often, so readers can tell the probes still run. */
+  heartbeatMs: v.optional(integer(60_000, 86_400_000, 'heartbeatMs'), 600_000),
+  /** Least time between two writes that carry a change; changes in between wait and coalesce. */
+  minWriteIntervalMs: v.optional(integer(0, 3_600_000, 'minWriteIntervalMs'), 120_000),
+  /** How long an isolate reuses the snapshot it read before reading KV again. */
+  memoTtlMs: v.optional(integer(0, 300_000, 'memoTtlMs'), 10_000),
+  /** Grace past a missed heartbeat before readers treat the snapshot as unknown. */
+  staleAfterMs: v.optional(integer(10_000, 86_400_000, 'staleAfterMs'), 300_000),
+})
+
+const StatusSchema = v.strictObject({
+  /** Who sees `/__georoute/` and `/__georoute/status`: anyone, or only with the admin token. */
+  access: v.optional(v.picklist(['public', 'admin'], 'must be "public" or "admin"'), 'public'),
+  /** Show probe reasons and origin URLs to readers without the admin token too. */
+  publicDetail: v.optional(v.boolean('must be true or false'), false),
+})
+
 export const SettingsSchema = v.strictObject({
   routing: v.optional(RoutingSchema, {}),
+  status: v.optional(StatusSchema, {}),
+  health: v.optional(HealthSchema, {}),
+  writes: v.optional(WritesSchema, {}),
 })
 
 export type OriginInput = v.InferInput<typeof OriginSchema>
@@ -115,6 +167,8 @@ export type Origin = v.InferOutput<typeof OriginSchema>
 export type SettingsInput = v.InferInput<typeof SettingsSchema>
 export type Settings = v.InferOutput<typeof SettingsSchema>
 export type RoutingSettings = Settings['routing']
+export type StatusSettings = Settings['status']
+export type HealthSettings = Settings['health']
 
 /** What `origins/` exports: the origin list plus optional settings. */
 export interface ConfigInput {
@@ -162,6 +216,13 @@ function describe(prefix: string, issues: readonly v.BaseIssue<unknown>[]): stri
       const key = String(path.at(-1)?.key)
       return `${issuePath(prefix, path.slice(0, -1))}: unknown field "${key}"`
     }
+    // A missing key is reported at that key, expecting its quoted name; a non-object as `Object`.
+    if (leaf.type === 'strict_object' && leaf.received === 'undefined' && path.length > 0) {
+      return `${issuePath(prefix, path)}: is required`
+    }
+    if (leaf.type === 'strict_object' && leaf.expected === 'Object') {
+      return `${issuePath(prefix, path)}: must be an object`
+    }
     return `${issuePath(prefix, path)}: ${leaf.message}`
   })
 }
@@ -184,6 +245,9 @@ function crossCheck(origins: readonly Origin[], settings: Settings): string[] {
         )
       } else primary = i
     }
+    if (origin.probe.method === 'HEAD' && origin.probe.bodyIncludes !== undefined) {
+      errors.push(`origins[${i}].probe.bodyIncludes: needs method GET (a HEAD answer has no body)`)
+    }
     const base = new URL(origin.url)
     const host = `${base.protocol}//${base.host}${base.pathname}`
     const same = hosts.get(host)
@@ -201,8 +265,9 @@ function crossCheck(origins: readonly Origin[], settings: Settings): string[] {
 
 /** Validates an origin list and settings; returns every problem with its path. */
 export function validateConfig(origins: unknown, settings: unknown = {}): ConfigResult {
-  const parsedSettings = v.safeParse(SettingsSchema, settings ?? {})
-  const parsedOrigins = v.safeParse(OriginListSchema, origins)
+  // One message per field: the first check that fails says enough.
+  const parsedSettings = v.safeParse(SettingsSchema, settings ?? {}, { abortPipeEarly: true })
+  const parsedOrigins = v.safeParse(OriginListSchema, origins, { abortPipeEarly: true })
   const errors = [
     ...(parsedOrigins.success ? [] : describe('origins', parsedOrigins.issues)),
     ...(parsedSettings.success ? [] : describe('settings', parsedSettings.issues)),
