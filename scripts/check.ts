@@ -16,6 +16,7 @@ import {
   configFromVariable,
   validateConfig,
 } from '../worker/config'
+import { probePlan } from '../worker/health/plan'
 
 const USAGE = `usage: npm run check [-- <origins.json>]
 
@@ -73,6 +74,32 @@ function columns(rows: string[][]): string[] {
   )
 }
 
+/** The cron's plan: rounds per run, subrequests against the budget, KV writes per day. */
+function describeHealth(config: Config): string[] {
+  const health = config.settings.health
+  const plan = probePlan(config.origins, health)
+  if (!plan.fits) {
+    return [
+      `warning: health probes: none; ${plan.origins} origins need more than ` +
+        `settings.health.subrequestBudget (${plan.budget}) subrequests per cron run ` +
+        '(raise it on a paid plan)',
+    ]
+  }
+  const lines = [
+    `health probes: every ${health.intervalMs / 1000} s, ${plan.rounds} rounds per cron run ` +
+      `(down after ${health.fall} failures, up after ${health.rise} successes); ` +
+      `subrequests per run: at most ${plan.subrequests} of ${plan.budget} ` +
+      `(${plan.probes} probes, ${plan.kvReads} KV read, ${plan.kvWrites} KV writes, ` +
+      `${plan.webhooks} webhook${plan.webhooks === 1 ? '' : 's'})`,
+    `KV writes: about ${plan.writesPerDay.steady}/day when steady, ` +
+      `at most ${plan.writesPerDay.atMost}/day while origins flap (free plan: 1,000/day)`,
+  ]
+  if (plan.writesPerDay.atMost > 1000) {
+    lines.push('warning: raise settings.health.minWriteIntervalMs to stay under 1,000 writes/day')
+  }
+  return lines
+}
+
 function describeConfig(config: Config): string[] {
   const rows = [
     ['id', 'label', 'url', 'lat', 'lon', 'primary', 'weight', 'probe'],
@@ -98,6 +125,7 @@ function describeConfig(config: Config): string[] {
     `settings: attempt timeout ${routing.attemptTimeoutMs} ms, deadline ${routing.deadlineMs} ms, ` +
       `max attempts ${routing.maxAttempts}, Retry-After ${routing.retryAfterSeconds} s, ` +
       `default order: ${order}`,
+    ...describeHealth(config),
   ]
 }
 

@@ -9,7 +9,7 @@ export default defineWorkersProject({
         singleWorker: true,
         wrangler: { configPath: '../wrangler.toml' },
         miniflare: {
-          bindings: { GEO_OVERRIDE: 'true' },
+          bindings: { GEO_OVERRIDE: 'true', ADMIN_TOKEN: 'test-admin-token' },
         },
       },
     },

@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv } from './app'
+import { purge } from './cache'
+import { runHealthChecks } from './health/scheduled'
 import { updateOverrides } from './overrides'
 
 const encoder = new TextEncoder()
@@ -62,4 +64,30 @@ export async function setDrained(c: Context<AppEnv>, drained: boolean): Promise<
     return { ...current, drained: drained ? [...others, id!] : others }
   })
   return c.json({ id, drained, drainedOrigins: overrides.drained })
+}
+
+/**
+ * `POST /__georoute/probe`: one probe round now, outside the cron. With one round, its verdict
+ * counts (thresholds never exceed a run's rounds); writes follow the cron's rules.
+ */
+export async function probeNow(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config')
+  const health = { ...config.settings.health, maxRounds: 1 }
+  const oneRound = { ...config, settings: { ...config.settings, health } }
+  const report = await runHealthChecks(oneRound, Date.now(), {
+    kv: c.env.HEALTH,
+    ...(c.env.HEALTH_WEBHOOK_URL ? { webhookUrl: c.env.HEALTH_WEBHOOK_URL } : {}),
+  })
+  return c.json(report)
+}
+
+/** `POST /__georoute/purge`: `{ "urls": [...] }` or `{ "all": true }` (see worker/cache/purge.ts). */
+export async function purgeCache(c: Context<AppEnv>): Promise<Response> {
+  const body = await c.req.json().catch(() => undefined)
+  const result = await purge(body, {
+    env: c.env,
+    publicUrl: new URL(c.req.url),
+    settings: c.get('config').settings,
+  })
+  return c.json(result.body, result.status)
 }

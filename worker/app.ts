@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
-import { requireAdmin, setDrained } from './admin'
+import { probeNow, purgeCache, requireAdmin, setDrained } from './admin'
 import type { Config } from './config'
 import { loadConfig } from './config-loader'
 import type { Env } from './env'
 import { serve } from './pipeline'
 import { errorPage } from './proxy'
-import { statusJson } from './status'
+import { statusAccess, statusJson, statusPage } from './status'
 
 export type AppEnv = { Bindings: Env; Variables: { config: Config } }
 
@@ -30,9 +30,13 @@ app.use('*', async (c, next) => {
   await next()
 })
 
-app.get('/__georoute/status', statusJson)
+app.get('/__georoute', (c) => c.redirect('/__georoute/', 301))
+app.get('/__georoute/', statusAccess, statusPage)
+app.get('/__georoute/status', statusAccess, statusJson)
 app.post('/__georoute/origins/:id/drain', requireAdmin, (c) => setDrained(c, true))
 app.post('/__georoute/origins/:id/undrain', requireAdmin, (c) => setDrained(c, false))
+app.post('/__georoute/probe', requireAdmin, probeNow)
+app.post('/__georoute/purge', requireAdmin, purgeCache)
 
 // Reserved paths are never proxied.
 app.all('/__georoute/*', (c) => c.json({ error: 'not found' }, 404))

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { CacheSettingsSchema } from './cache/settings'
 
 /** Lowercase slug: letters, digits and dashes, starting with a letter or digit. */
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
@@ -140,8 +141,12 @@ const HealthSchema = v.strictObject({
   subrequestBudget: v.optional(integer(4, 10_000, 'subrequestBudget'), 45),
   /** An unchanged snapshot is rewritten this often, so readers can tell the probes still run. */
   heartbeatMs: v.optional(integer(60_000, 86_400_000, 'heartbeatMs'), 600_000),
-  /** Least time between two writes that carry a change; changes in between wait and coalesce. */
-  minWriteIntervalMs: v.optional(integer(0, 3_600_000, 'minWriteIntervalMs'), 120_000),
+  /**
+   * Least time between two writes that carry a change; changes in between wait and coalesce.
+   * 4 min keeps an all-day flapping origin under 720 writes/day even when a cron run reads a
+   * snapshot up to 60 s stale (see worker/health/snapshot.ts).
+   */
+  minWriteIntervalMs: v.optional(integer(0, 3_600_000, 'minWriteIntervalMs'), 240_000),
   /** How long an isolate reuses the snapshot it read before reading KV again. */
   memoTtlMs: v.optional(integer(0, 300_000, 'memoTtlMs'), 10_000),
   /** Grace past a missed heartbeat before readers treat the snapshot as unknown. */
@@ -160,6 +165,7 @@ export const SettingsSchema = v.strictObject({
   status: v.optional(StatusSchema, {}),
   health: v.optional(HealthSchema, {}),
   writes: v.optional(WritesSchema, {}),
+  cache: v.optional(CacheSettingsSchema, {}),
 })
 
 export type OriginInput = v.InferInput<typeof OriginSchema>

@@ -16,4 +16,8 @@ export interface Env {
   COOKIE_SECRET?: string
   /** Optional Workers Analytics Engine dataset: one data point per request. */
   ANALYTICS?: AnalyticsEngineDataset
+  /** Cloudflare zone id: with CF_API_TOKEN, a URL purge reaches every data center. */
+  CF_ZONE_ID?: string
+  /** Secret API token with the Zone › Cache Purge permission, for purging every data center. */
+  CF_API_TOKEN?: string
 }

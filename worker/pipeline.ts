@@ -1,13 +1,15 @@
+import { type FetchOrigin, throughCache } from './cache'
 import type { Config } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
 import { passiveHealth } from './health/passive'
+import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { readOverrides } from './overrides'
-import { errorPage, type ProxyOutcome, proxyRequest } from './proxy'
+import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { rankOrigins } from './routing'
-import { preferFirst, readerSteering, setSteeringCookies } from './steering'
+import { preferFirst, readerSteering, type Steering, setSteeringCookies } from './steering'
 import { isWrite } from './writes'
 
 /** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
@@ -20,8 +22,11 @@ export interface RequestContext {
   config: Config
 }
 
-/** The request path for everything outside `/__georoute/`: route, proxy, trace. */
-export async function serve(request: Request, { env, config }: RequestContext): Promise<Response> {
+/** The request path for everything outside `/__georoute/`: cache, route, proxy, trace. */
+export async function serve(
+  request: Request,
+  { env, ctx, config }: RequestContext,
+): Promise<Response> {
   const started = Date.now()
   if (isLoop(request.headers)) {
     return errorPage(508, 'Loop detected', 'This request has already passed through georoute.')
@@ -30,53 +35,72 @@ export async function serve(request: Request, { env, config }: RequestContext): 
     return errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`)
   }
   const publicUrl = new URL(request.url)
-  const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
-  const reader = locateReader(request.cf as CfLocation | undefined, override)
   const { routing, writes } = config.settings
-  const overrides = await readOverrides(env.HEALTH, started)
-  const health = healthView(config.origins, new Map(), overrides, passiveHealth)
   const write = isWrite(request.method, publicUrl.pathname, writes)
-  const steering = await readerSteering(request, env, config, write, started)
-  if (write && config.primary) {
-    const state = health.get(config.primary.id)
-    if (state?.healthy === false || state?.drained) {
-      return writeUnavailable(routing.retryAfterSeconds)
+  let steering: Steering | undefined
+  // Routing runs only when the cache must ask an origin: a hit skips all of it.
+  const fromOrigin: FetchOrigin = async (upstream, url) => {
+    const now = Date.now()
+    const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
+    const reader = locateReader(request.cf as CfLocation | undefined, override)
+    // Both memoized per isolate: most requests read no KV at all.
+    const [overrides, snapshot] = await Promise.all([
+      readOverrides(env.HEALTH, now),
+      readSnapshot(env.HEALTH, now, config.settings.health.memoTtlMs),
+    ])
+    const probed = healthFromSnapshot(snapshot, now, config.settings.health)
+    const health = healthView(config.origins, probed, overrides, passiveHealth)
+    steering = await readerSteering(request, env, config, write, now)
+    if (write && config.primary) {
+      const state = health.get(config.primary.id)
+      if (state?.healthy === false || state?.drained) {
+        const response = writeUnavailable(routing.retryAfterSeconds)
+        return { response, attempts: [], failed: 'write-failed' }
+      }
     }
+    const ranked =
+      write && config.primary
+        ? [config.primary]
+        : preferFirst(
+            rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
+            steering.prefer,
+          )
+    return proxyRequest(upstream, ranked, {
+      edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url },
+      originHosts: config.originHosts,
+      routing,
+      onAttempt: (origin, attempt) =>
+        passiveHealth.record(origin.id, attempt, Date.now(), {
+          baseEjectionMs: routing.ejectionBaseMs,
+          maxEjectionMs: routing.ejectionMaxMs,
+        }),
+      hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
+    })
   }
-  const ranked =
-    write && config.primary
-      ? [config.primary]
-      : preferFirst(
-          rankOrigins(config.origins, reader, health, started, routing.defaultOrder),
-          steering.prefer,
-        )
-  const outcome: ProxyOutcome = await proxyRequest(request, ranked, {
-    edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl },
-    originHosts: config.originHosts,
-    routing,
-    onAttempt: (origin, attempt) =>
-      passiveHealth.record(origin.id, attempt, Date.now(), {
-        baseEjectionMs: routing.ejectionBaseMs,
-        maxEjectionMs: routing.ejectionMaxMs,
-      }),
-    hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
-  })
-  const { response } = outcome
-  const originMs = outcome.attempts.reduce((sum, a) => sum + a.ms, 0)
-  if (outcome.origin) response.headers.set('x-georoute-origin', outcome.origin.id)
+  const served = await throughCache(
+    request,
+    { env, ctx, settings: config.settings, publicUrl },
+    fromOrigin,
+  )
+  const { response, outcome } = served
+  const originMs = outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0
+  response.headers.set('x-georoute-cache', served.cache)
+  if (served.origin) response.headers.set('x-georoute-origin', served.origin)
   response.headers.append(
     'server-timing',
-    `origin;dur=${originMs};desc="${outcome.origin?.id ?? 'none'}", total;dur=${Date.now() - started}`,
+    `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${outcome?.origin?.id ?? 'none'}", total;dur=${Date.now() - started}`,
   )
-  await setSteeringCookies(response, {
-    env,
-    config,
-    publicUrl,
-    write,
-    steering,
-    outcome,
-    now: started,
-  })
+  if (outcome && steering) {
+    await setSteeringCookies(response, {
+      env,
+      config,
+      publicUrl,
+      write,
+      steering,
+      outcome,
+      now: started,
+    })
+  }
   return response
 }
 

@@ -1,10 +1,12 @@
 import type { Settings } from './config'
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+// RFC 9110 §9.2.1: only these are safe. Everything else (POST, PUT, PATCH, DELETE, and WebDAV's
+// MKCOL, LOCK, MOVE, ...) may change state, so it is treated as a write.
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** True for an unsafe method: never retried elsewhere, never cached, sent to the primary. */
 export function isUnsafe(method: string): boolean {
-  return UNSAFE.has(method)
+  return !SAFE.has(method.toUpperCase())
 }
 
 /** True when `path` is one of `prefixes` or below one (case-insensitive, segment-aligned). */

@@ -36,7 +36,11 @@ async function withGeoroute(
   settings: Record<string, unknown>,
   body: (g: Georoute) => Promise<void>,
 ) {
-  const georoute = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS), settings })
+  // Every read must reach an origin here: the edge cache is off (test/e2e/cache.test.ts has it).
+  const georoute = await startGeoroute({
+    origins: originsList(servers, DEMO_ORIGINS),
+    settings: { cache: { enabled: false }, ...settings },
+  })
   try {
     await body(georoute)
   } finally {
@@ -95,7 +99,7 @@ describe('passive ejection', () => {
       await first.arrayBuffer()
       byId('frankfurt').setMode('ok')
       let origin: string | null = null
-      const until = Date.now() + 5_000
+      const until = Date.now() + 10_000
       while (origin !== 'frankfurt' && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 100))
         const response = await g.fetch('/posts/hello', { geo: PARIS })

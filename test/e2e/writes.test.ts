@@ -29,7 +29,8 @@ beforeAll(async () => {
   servers = await startOrigins(DEMO_ORIGINS)
   georoute = await startGeoroute({
     origins: originsList(servers, DEMO_ORIGINS),
-    settings: { writes: { pinSeconds: 30, affinity: true } },
+    // Every read must reach an origin here: the edge cache is off (test/e2e/cache.test.ts has it).
+    settings: { writes: { pinSeconds: 30, affinity: true }, cache: { enabled: false } },
     bindings: { COOKIE_SECRET: SECRET, ADMIN_TOKEN: 'admin-token' },
   })
 })

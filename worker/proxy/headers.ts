@@ -14,13 +14,20 @@ const HOP_BY_HOP = [
   'upgrade',
 ]
 
-// Set by us from what the edge saw; a reader's own values are never trusted.
+// Set by us from what the edge saw, or proxy-only fields that origin frameworks trust to build
+// URLs (Rails, Spring, Symfony): a reader's own values are never forwarded.
 const EDGE_SET = [
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
   'forwarded',
   'x-real-ip',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-original-url',
+  'x-rewrite-url',
 ]
 
 // Ours, or describing the reader's connection to the edge rather than ours to the origin.

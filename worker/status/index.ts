@@ -1,23 +1,63 @@
-import type { Context } from 'hono'
-import { isAdmin } from '../admin'
+import type { Context, MiddlewareHandler } from 'hono'
+import { isAdmin, requireAdmin } from '../admin'
 import type { AppEnv } from '../app'
+import type { HealthSettings } from '../config'
 import { type CfLocation, locateReader } from '../geo'
 import { passiveHealth } from '../health/passive'
+import { isStale, readSnapshot, type Snapshot } from '../health/snapshot'
 import { readOverrides } from '../overrides'
 import { buildStatus, type ProbeRecord, type StatusReport } from './model'
+import { StatusPage } from './page'
 
-/** Gathers the status facts for one request: full detail with the admin token. */
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/** The probes' records for the page; none (all `unknown`) when the snapshot is missing or stale. */
+function probeRecords(
+  snapshot: Snapshot | undefined,
+  now: number,
+  health: HealthSettings,
+): Map<string, ProbeRecord> {
+  const records = new Map<string, ProbeRecord>()
+  if (!snapshot || isStale(snapshot, now, health)) return records
+  for (const [id, state] of Object.entries(snapshot.origins)) {
+    records.set(id, {
+      healthy: state.healthy,
+      since: iso(state.since),
+      lastCheck: iso(state.lastCheck),
+      latencyMs: state.latencyMs,
+      reason: state.reason,
+    })
+  }
+  return records
+}
+
+/** Guards the status page and JSON when `settings.status.access` is `admin`; open otherwise. */
+export const statusAccess: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.get('config').settings.status.access === 'admin') return requireAdmin(c, next)
+  await next()
+}
+
+/** Reasons and URLs: for the admin, or for everyone when `settings.status.publicDetail` is on. */
+async function showDetail(c: Context<AppEnv>): Promise<boolean> {
+  return c.get('config').settings.status.publicDetail || isAdmin(c)
+}
+
+/** Gathers the status facts for one request: full detail with the admin token (or by setting). */
 export async function statusReport(c: Context<AppEnv>): Promise<StatusReport> {
   const now = Date.now()
   const config = c.get('config')
   const cf = c.req.raw.cf as (CfLocation & { colo?: unknown }) | undefined
   const override = c.env.GEO_OVERRIDE === 'true' ? c.req.header('x-georoute-geo') : null
-  const [overrides, detail] = await Promise.all([readOverrides(c.env.HEALTH, now), isAdmin(c)])
-  const probes = new Map<string, ProbeRecord>()
+  const { health } = config.settings
+  const [overrides, snapshot, detail] = await Promise.all([
+    readOverrides(c.env.HEALTH, now),
+    readSnapshot(c.env.HEALTH, now, health.memoTtlMs),
+    showDetail(c),
+  ])
   return buildStatus({
     config,
-    probes,
-    snapshotUpdatedAt: null,
+    probes: probeRecords(snapshot, now, health),
+    snapshotUpdatedAt: snapshot ? iso(snapshot.updatedAt) : null,
     overrides,
     passive: passiveHealth,
     cf,
@@ -31,4 +71,10 @@ export async function statusReport(c: Context<AppEnv>): Promise<StatusReport> {
 export async function statusJson(c: Context<AppEnv>): Promise<Response> {
   c.header('cache-control', 'no-store')
   return c.json(await statusReport(c))
+}
+
+/** `GET /__georoute/`: the human status page, never cached by anyone. */
+export async function statusPage(c: Context<AppEnv>): Promise<Response> {
+  c.header('cache-control', 'no-store')
+  return c.html(StatusPage({ report: await statusReport(c) }))
 }

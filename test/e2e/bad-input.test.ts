@@ -1,0 +1,181 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error plain ESM helper without types
+import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { type Georoute, startGeoroute } from './harness'
+
+interface Server {
+  id: string
+  url: string
+  requests: { method: string; url: string; body: string }[]
+  setMode(mode: 'ok' | 'reset' | 'hang' | 'error503' | 'slow'): void
+  clearLog(): void
+  close(): Promise<void>
+}
+
+const PARIS = { latitude: '48.85660', longitude: '2.35220', country: 'FR', continent: 'EU' }
+// Miniflare fills cf fields left out with a default place (Austin): null erases them.
+const NOWHERE = { latitude: null, longitude: null, country: null, continent: null }
+/** The page of `app.onError`: seeing it means an exception escaped our code. */
+const UNHANDLED = 'Something went wrong at the edge'
+
+let servers: Server[]
+let georoute: Georoute
+const byId = (id: string) => servers.find((s) => s.id === id)!
+const everything = () =>
+  servers.flatMap((s) => s.requests.map((r) => `${s.id} ${r.method} ${r.url}`))
+
+beforeAll(async () => {
+  servers = await startOrigins(DEMO_ORIGINS)
+  georoute = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS) })
+})
+
+afterEach(() => {
+  for (const s of servers) {
+    s.setMode('ok')
+    s.clearLog()
+  }
+})
+
+afterAll(async () => {
+  await georoute?.dispose()
+  await Promise.all(servers?.map((s) => s.close()) ?? [])
+})
+
+/** Fetches and reads the whole answer; fails on a 500 or on our unhandled-error page. */
+async function handled(g: Georoute, url: string, init: Parameters<Georoute['fetch']>[1] = {}) {
+  const response = await g.fetch(url, { cf: PARIS, redirect: 'manual', ...init })
+  const body = await response.text()
+  expect(response.status, body).not.toBe(500)
+  expect(body).not.toContain(UNHANDLED)
+  return { response, body }
+}
+
+describe('malformed URLs', () => {
+  it.each(['/%E0%A4%A', '/%zz', '/%', '/posts/%00', '/posts/%ff%fe', '/echo?q=%zz&r=%'])(
+    'proxies %s unchanged to the nearest origin',
+    async (path) => {
+      const { response } = await handled(georoute, `https://blog.example${path}`)
+      expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+      expect(everything()).toEqual([`frankfurt GET ${path}`])
+    },
+  )
+
+  it('proxies an 8 KB URL', async () => {
+    const path = `/echo/${'a'.repeat(8 * 1024)}`
+    const { response, body } = await handled(georoute, path)
+    expect(response.status).toBe(200)
+    expect(JSON.parse(body).url).toBe(path)
+  })
+
+  it('refuses a 20 KB URL with 414 before contacting any origin', async () => {
+    const { response } = await handled(georoute, `/echo/${'a'.repeat(20 * 1024)}`)
+    expect(response.status).toBe(414)
+    expect(everything()).toEqual([])
+  })
+})
+
+describe('garbage locations', () => {
+  it.each([
+    '',
+    ',',
+    'abc',
+    'abc,def',
+    '48.86',
+    '48.86,2.35,1',
+    '48.86;2.35',
+    '91,0',
+    '0,181',
+    'NaN,NaN',
+    'Infinity,0',
+    '1e999,0',
+    '0x10,0x10',
+    '%34%38,2',
+    '9'.repeat(4_000),
+  ])('ignores the override %j and uses the default order', async (geo) => {
+    const { response } = await handled(georoute, '/echo', {
+      cf: NOWHERE,
+      headers: { 'x-georoute-geo': geo },
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+  })
+
+  it.each([
+    { latitude: 'abc', longitude: 'def' },
+    { latitude: 'NaN', longitude: 'NaN' },
+    { latitude: '1e999', longitude: '1e999' },
+    { latitude: '91', longitude: '0' },
+    { latitude: '', longitude: '' },
+    { latitude: {}, longitude: [] },
+    { latitude: true, longitude: false },
+    { latitude: 1e6, longitude: -1e6 },
+    { country: 12, continent: ['EU'] },
+    { country: '__proto__', continent: 'constructor' },
+  ])('serves a reader whose request.cf holds %j', async (garbage) => {
+    const { response } = await handled(georoute, '/echo', { cf: { ...NOWHERE, ...garbage } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+  })
+})
+
+describe('unusual methods', () => {
+  it('proxies PROPFIND to the nearest origin once', async () => {
+    const { response, body } = await handled(georoute, '/echo/dav', { method: 'PROPFIND' })
+    expect(response.status).toBe(200)
+    expect(JSON.parse(body)).toMatchObject({ origin: 'frankfurt', method: 'PROPFIND' })
+    expect(everything()).toEqual(['frankfurt PROPFIND /echo/dav'])
+  })
+
+  it('does not retry PROPFIND on another origin when the nearest resets it', async () => {
+    byId('frankfurt').setMode('reset')
+    const own = await startGeoroute({
+      origins: originsList(servers, DEMO_ORIGINS),
+      settings: { routing: { attemptTimeoutMs: 300, deadlineMs: 1_000, hedge: false } },
+    })
+    try {
+      const { response } = await handled(own, '/echo/dav', { method: 'PROPFIND' })
+      expect(response.status).toBe(502)
+    } finally {
+      await own.dispose()
+    }
+    expect(everything()).toEqual(['frankfurt PROPFIND /echo/dav'])
+  })
+
+  it.each(['PURGE', 'OPTIONS'])('answers %s without an error of its own', async (method) => {
+    const { response } = await handled(georoute, '/echo', { method })
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect(everything()).toEqual([`frankfurt ${method} /echo`])
+  })
+})
+
+describe('an invalid configuration', () => {
+  async function withOrigins(origins: unknown[]) {
+    const broken = await startGeoroute({ origins })
+    try {
+      const response = await broken.fetch('/', { cf: PARIS })
+      return { status: response.status, body: await response.text() }
+    } finally {
+      await broken.dispose()
+    }
+  }
+
+  it('answers 500 with a body naming the origin and field, and no stack trace', async () => {
+    const { status, body } = await withOrigins([
+      { id: 'frankfurt', url: byId('frankfurt').url, lat: 100, lon: 8.68 },
+    ])
+    expect(status).toBe(500)
+    expect(body).toContain('origins[0].lat: must be between -90 and 90')
+    expect(body).not.toMatch(/\bat \S+ \(|Error:|\.(ts|js):\d+/)
+    expect(everything()).toEqual([])
+  })
+
+  it('names every problem of the list', async () => {
+    const { body } = await withOrigins([
+      { id: 'Frankfurt', url: 'ftp://fra.example', lat: 50, lon: 8 },
+      { id: 'virginia', url: byId('virginia').url, lat: 38, lon: -777 },
+    ])
+    expect(body).toContain('origins[0].id: must be a lowercase slug')
+    expect(body).toContain('origins[0].url: must use http or https')
+    expect(body).toContain('origins[1].lon: must be between -180 and 180')
+  })
+})

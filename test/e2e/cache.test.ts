@@ -1,0 +1,141 @@
+import { createServer, type Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error plain ESM helper without types
+import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { type Georoute, startGeoroute } from './harness'
+
+interface Server {
+  id: string
+  requests: { method: string; url: string; headers: Record<string, string> }[]
+  setMode(mode: string): void
+  clearLog(): void
+  close(): Promise<void>
+}
+
+const PARIS = '48.86,2.35'
+let servers: Server[]
+const all = (mode: string) => {
+  for (const s of servers) s.setMode(mode)
+}
+const asked = (path: string) =>
+  servers.flatMap((s) => s.requests).filter((r) => new URL(r.url, 'http://x').pathname === path)
+
+beforeAll(async () => {
+  servers = await startOrigins(DEMO_ORIGINS)
+})
+
+afterEach(() => {
+  for (const s of servers) {
+    s.setMode('ok')
+    s.clearLog()
+  }
+})
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()))
+})
+
+async function read(georoute: Georoute, path: string) {
+  const response = await georoute.fetch(path, { geo: PARIS })
+  const body = await response.text()
+  return { response, body, cache: response.headers.get('x-georoute-cache') }
+}
+
+describe('the edge cache in front of real origins', () => {
+  let georoute: Georoute
+
+  beforeAll(async () => {
+    georoute = await startGeoroute({
+      origins: originsList(servers, DEMO_ORIGINS),
+      // The blog owner prefers a stale page to an error, even for its no-cache home page.
+      settings: { cache: { staleIfErrorOverridesOrigin: true } },
+    })
+  })
+
+  afterAll(async () => {
+    await georoute?.dispose()
+  })
+
+  it('answers the second read of a post from the edge (MISS, then HIT)', async () => {
+    const first = await read(georoute, '/posts/cached')
+    const second = await read(georoute, '/posts/cached')
+    expect([first.cache, second.cache]).toEqual(['MISS', 'HIT'])
+    expect(second.body).toBe(first.body)
+    expect(second.response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect(asked('/posts/cached')).toHaveLength(1)
+  })
+
+  it('revalidates the no-cache home page with its ETag (REVALIDATED)', async () => {
+    await read(georoute, '/')
+    const again = await read(georoute, '/')
+    expect(again.cache).toBe('REVALIDATED')
+    expect(asked('/').at(-1)?.headers['if-none-match']).toMatch(/^"/)
+  })
+
+  it.each(['reset', 'error503'])(
+    'serves the stale page when every origin is down (%s)',
+    async (mode) => {
+      const path = `/posts/down-${mode}`
+      await read(georoute, '/')
+      const fresh = await read(georoute, path)
+      all(mode)
+      const home = await read(georoute, '/')
+      expect([home.response.status, home.cache]).toEqual([200, 'STALE'])
+      expect(home.body).toContain('Served from Frankfurt')
+      const post = await read(georoute, path)
+      expect([post.response.status, post.body]).toEqual([200, fresh.body])
+    },
+  )
+})
+
+/** An origin whose pages are stale at once but may be served while refreshed (RFC 5861). */
+async function swrOrigin(): Promise<{
+  url: string
+  hits: number
+  delayMs: number
+  close(): Promise<void>
+}> {
+  const state = { url: '', hits: 0, delayMs: 0, close: () => Promise.resolve() }
+  const server: HttpServer = createServer((_req, res) => {
+    state.hits += 1
+    const version = state.hits
+    setTimeout(() => {
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'max-age=0, stale-while-revalidate=60',
+      })
+      res.end(`version ${version}`)
+    }, state.delayMs)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return state
+}
+
+describe('stale-while-revalidate against a slow origin', () => {
+  it('answers from the stale copy at once and refreshes it in the background', async () => {
+    const origin = await swrOrigin()
+    const georoute = await startGeoroute({
+      origins: [{ id: 'solo', url: origin.url, lat: 50.11, lon: 8.68 }],
+    })
+    try {
+      expect((await read(georoute, '/article')).body).toBe('version 1')
+      origin.delayMs = 2_000
+      const started = Date.now()
+      const stale = await read(georoute, '/article')
+      expect([stale.cache, stale.body]).toEqual(['STALE', 'version 1'])
+      expect(Date.now() - started).toBeLessThan(1_000)
+      // The refresh reached the origin without the reader waiting for it.
+      await expect.poll(() => origin.hits, { timeout: 1_000 }).toBe(2)
+    } finally {
+      await georoute.dispose()
+      await origin.close()
+    }
+  })
+})

@@ -1,0 +1,156 @@
+import { waitOnExecutionContext } from 'cloudflare:test'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import {
+  answer,
+  fetchThrough,
+  installOrigins,
+  received,
+  send,
+  settings,
+  slowOnce,
+} from './cache-origins'
+
+installOrigins()
+
+const T0 = Date.UTC(2030, 0, 1)
+const later = (seconds: number) => vi.setSystemTime(T0 + seconds * 1000)
+
+beforeEach(() => {
+  // Only Date: freshness follows the clock, while origin delays stay real.
+  vi.useFakeTimers({ toFake: ['Date'] })
+  later(0)
+})
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+const V1 = { 'cache-control': 'max-age=60', etag: '"v1"' }
+
+describe('revalidation', () => {
+  it('asks with the stored ETag and serves the stored body on 304', async () => {
+    answer(() => ({ body: 'v1 page', headers: V1 }))
+    await fetchThrough('/posts/a')
+    later(61)
+    answer((r) => (r.headers['if-none-match'] === '"v1"' ? { status: 304, headers: V1 } : {}))
+    const revalidated = await fetchThrough('/posts/a')
+    expect([revalidated.cache, revalidated.body]).toEqual(['REVALIDATED', 'v1 page'])
+  })
+
+  it('is fresh again after a 304', async () => {
+    answer(() => ({ body: 'v1 page', headers: V1 }))
+    await fetchThrough('/posts/b')
+    later(61)
+    answer(() => ({ status: 304, headers: V1 }))
+    await fetchThrough('/posts/b')
+    later(100)
+    expect((await fetchThrough('/posts/b')).cache).toBe('HIT')
+    expect(received).toHaveLength(2)
+  })
+
+  it('asks with Last-Modified when there is no ETag', async () => {
+    const lastModified = new Date(T0 - 86_400_000).toUTCString()
+    answer(() => ({
+      body: 'page',
+      headers: { 'cache-control': 'no-cache', 'last-modified': lastModified },
+    }))
+    await fetchThrough('/posts/c')
+    await fetchThrough('/posts/c')
+    expect(received[1]?.headers['if-modified-since']).toBe(lastModified)
+  })
+
+  it('stores and serves the new page when the origin sends one (EXPIRED)', async () => {
+    answer(() => ({ body: 'v1', headers: V1 }))
+    await fetchThrough('/posts/d')
+    later(61)
+    answer(() => ({ body: 'v2', headers: { 'cache-control': 'max-age=60', etag: '"v2"' } }))
+    const expired = await fetchThrough('/posts/d')
+    expect([expired.cache, expired.body]).toEqual(['EXPIRED', 'v2'])
+    expect((await fetchThrough('/posts/d')).body).toBe('v2')
+  })
+
+  it('revalidates a no-cache page on every request', async () => {
+    answer(() => ({ body: 'home', headers: { 'cache-control': 'no-cache', etag: '"h"' } }))
+    await fetchThrough('/')
+    answer(() => ({ status: 304, headers: { 'cache-control': 'no-cache', etag: '"h"' } }))
+    expect((await fetchThrough('/')).cache).toBe('REVALIDATED')
+  })
+})
+
+describe('stale-if-error', () => {
+  it('serves the stale page when every origin is down', async () => {
+    answer(() => ({ body: 'old page', headers: V1 }))
+    await fetchThrough('/posts/e')
+    later(3600)
+    answer(() => 'down')
+    const stale = await fetchThrough('/posts/e')
+    expect([stale.status, stale.cache, stale.body]).toEqual([200, 'STALE', 'old page'])
+    expect(stale.headers.get('x-georoute-origin')).toBe('near')
+    expect(Number(stale.headers.get('age'))).toBeGreaterThanOrEqual(3600)
+  })
+
+  it('serves the stale page when every origin answers 503', async () => {
+    answer(() => ({ body: 'old page', headers: V1 }))
+    await fetchThrough('/posts/f')
+    later(3600)
+    answer(() => ({ status: 503, body: 'down' }))
+    expect((await fetchThrough('/posts/f')).cache).toBe('STALE')
+  })
+
+  it('answers 503 once the page is staler than the floor', async () => {
+    answer(() => ({ body: 'old page', headers: V1 }))
+    await fetchThrough('/posts/g')
+    later(60 + 86_400 + 1)
+    answer(() => 'down')
+    const gone = await fetchThrough('/posts/g')
+    expect([gone.status, gone.cache]).toEqual([503, 'EXPIRED'])
+  })
+
+  it('does not serve a page stale when its headers forbid it (no-cache)', async () => {
+    answer(() => ({ body: 'home', headers: { 'cache-control': 'no-cache' } }))
+    await fetchThrough('/home')
+    answer(() => 'down')
+    expect((await fetchThrough('/home')).status).toBe(503)
+  })
+
+  it('serves it anyway when the blog overrides the origin', async () => {
+    const override = settings({ cache: { staleIfErrorOverridesOrigin: true } })
+    answer(() => ({ body: 'home', headers: { 'cache-control': 'no-cache' } }))
+    await fetchThrough('/home2', {}, override)
+    answer(() => 'down')
+    const stale = await fetchThrough('/home2', {}, override)
+    expect([stale.status, stale.cache, stale.body]).toEqual([200, 'STALE', 'home'])
+  })
+})
+
+describe('stale-while-revalidate', () => {
+  const SWR = { 'cache-control': 'max-age=60, stale-while-revalidate=600' }
+  const noHedge = settings({ routing: { hedge: false } })
+  const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))
+
+  it('answers at once from the stale copy while a slow origin refreshes it', async () => {
+    slowOnce('/slow/a', { body: 'v1', headers: SWR })
+    await fetchThrough('/slow/a', {}, noHedge)
+    later(61)
+    slowOnce('/slow/a', { body: 'v2', headers: SWR }, 1_500)
+    const { response, ctx } = await send('/slow/a', {}, noHedge)
+    const body = await Promise.race([response.text(), timeout(1_000)])
+    expect([response.headers.get('x-georoute-cache'), body]).toEqual(['STALE', 'v1'])
+    await waitOnExecutionContext(ctx)
+    expect((await fetchThrough('/slow/a', {}, noHedge)).body).toBe('v2')
+  })
+
+  it('refreshes an entry once however many readers see it stale', async () => {
+    slowOnce('/slow/b', { body: 'v1', headers: SWR })
+    await fetchThrough('/slow/b', {}, noHedge)
+    later(61)
+    slowOnce('/slow/b', { body: 'v2', headers: SWR }, 200, 2)
+    const readers = await Promise.all([1, 2, 3].map(() => send('/slow/b', {}, noHedge)))
+    for (const { response, ctx } of readers) {
+      expect(response.headers.get('x-georoute-cache')).toBe('STALE')
+      await response.text()
+      await waitOnExecutionContext(ctx)
+    }
+    expect(received.filter((r) => r.path === '/slow/b')).toHaveLength(2)
+  })
+})

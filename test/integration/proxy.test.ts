@@ -1,0 +1,361 @@
+import {
+  createExecutionContext,
+  env,
+  fetchMock,
+  SELF,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import worker from '../../worker'
+import type { Env } from '../../worker/env'
+import { passiveHealth } from '../../worker/health/passive'
+
+// The origins of origins/index.ts, faked with fetchMock: every request is logged, and each
+// test says how an origin answers (default: echo what it received as JSON).
+const HOSTS = {
+  frankfurt: 'https://fra.blog.example.com',
+  virginia: 'https://iad.blog.example.com',
+  tokyo: 'https://nrt.blog.example.com',
+} as const
+type OriginId = keyof typeof HOSTS
+
+interface Received {
+  origin: OriginId
+  method: string
+  path: string
+  headers: Record<string, string>
+  body: string
+}
+interface Reply {
+  statusCode: number
+  data?: string
+  responseOptions?: { headers?: Record<string, string> }
+}
+type Behaviour = (request: Received) => Reply
+
+const log: Received[] = []
+const behaviours = new Map<OriginId, Behaviour>()
+const echo: Behaviour = (request) => ({
+  statusCode: 200,
+  data: JSON.stringify(request),
+  responseOptions: { headers: { 'content-type': 'application/json' } },
+})
+const connectError: Behaviour = () => {
+  throw new Error('connect ECONNREFUSED')
+}
+
+const PARIS = { latitude: '48.85660', longitude: '2.35220', country: 'FR', continent: 'EU' }
+const NEW_YORK = { latitude: '40.71280', longitude: '-74.00600', country: 'US', continent: 'NA' }
+const TOKYO = { latitude: '35.68950', longitude: '139.69170', country: 'JP', continent: 'AS' }
+/** No usable location at all: routing falls back to the configured order. */
+const NOWHERE = { latitude: null, longitude: null, country: null, continent: null }
+
+beforeAll(() => {
+  fetchMock.activate()
+  fetchMock.disableNetConnect()
+  for (const [id, host] of Object.entries(HOSTS) as [OriginId, string][]) {
+    fetchMock
+      .get(host)
+      .intercept({ path: () => true, method: () => true })
+      .reply((options) => {
+        const request: Received = {
+          origin: id,
+          method: options.method,
+          path: options.path,
+          headers: Object.fromEntries(
+            Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+          ),
+          body: typeof options.body === 'string' ? options.body : String(options.body ?? ''),
+        }
+        log.push(request)
+        return (behaviours.get(id) ?? echo)(request)
+      })
+      .persist()
+  }
+})
+
+beforeEach(() => {
+  log.length = 0
+  behaviours.clear()
+  // Failures in one test must not eject an origin for the next.
+  passiveHealth.clear()
+})
+
+/** A reader's request through the whole Worker, as Cloudflare would deliver it. */
+function get(path: string, cf: Record<string, unknown>, init: RequestInit = {}) {
+  return SELF.fetch(`https://blog.example${path}`, { ...init, cf } as RequestInit)
+}
+
+/** The same, with variables changed: calls the exported handler with a crafted env. */
+async function withEnv(vars: Partial<Env>, request: Request): Promise<Response> {
+  const ctx = createExecutionContext()
+  const response = await worker.fetch(request, { ...env, ...vars }, ctx)
+  await waitOnExecutionContext(ctx)
+  return response
+}
+
+async function echoed(response: Response): Promise<Received> {
+  expect(response.status).toBe(200)
+  return (await response.json()) as Received
+}
+
+describe('routing by the location in request.cf', () => {
+  it.each([
+    ['Paris', PARIS, 'frankfurt'],
+    ['New York', NEW_YORK, 'virginia'],
+    ['Tokyo', TOKYO, 'tokyo'],
+  ])('sends a reader in %s to %s', async (_city, cf, expected) => {
+    const response = await get('/echo', cf)
+    expect(response.headers.get('x-georoute-origin')).toBe(expected)
+    expect((await echoed(response)).origin).toBe(expected)
+  })
+
+  it('sends a reader known only by country (JP) to Tokyo', async () => {
+    const response = await get('/echo', { ...NOWHERE, country: 'JP' })
+    expect(response.headers.get('x-georoute-origin')).toBe('tokyo')
+    await response.arrayBuffer()
+  })
+
+  it('uses the country when cf coordinates are garbage', async () => {
+    const response = await get('/echo', { latitude: 'abc', longitude: '1e999', country: 'US' })
+    expect(response.headers.get('x-georoute-origin')).toBe('virginia')
+    await response.arrayBuffer()
+  })
+
+  it('uses the continent when the country is unknown', async () => {
+    const response = await get('/echo', { ...NOWHERE, country: 'T1', continent: 'OC' })
+    expect(response.headers.get('x-georoute-origin')).toBe('tokyo')
+    await response.arrayBuffer()
+  })
+
+  it('sends a reader with no location to the first origin of the configured order', async () => {
+    const response = await get('/echo', NOWHERE)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    await response.arrayBuffer()
+  })
+})
+
+describe('the x-georoute-geo override', () => {
+  it('replaces the location of the reader when GEO_OVERRIDE is "true"', async () => {
+    const response = await get('/echo', PARIS, { headers: { 'x-georoute-geo': '35.68,139.69' } })
+    expect(response.headers.get('x-georoute-origin')).toBe('tokyo')
+    await response.arrayBuffer()
+  })
+
+  it.each([['false'], ['TRUE'], ['1'], ['']])(
+    'is ignored when GEO_OVERRIDE is %j',
+    async (flag) => {
+      const request = new Request('https://blog.example/echo', {
+        headers: { 'x-georoute-geo': '35.68,139.69' },
+        cf: PARIS,
+      } as RequestInit)
+      const response = await withEnv({ GEO_OVERRIDE: flag }, request)
+      expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+      await response.arrayBuffer()
+    },
+  )
+
+  it('is ignored when GEO_OVERRIDE is unset', async () => {
+    const request = new Request('https://blog.example/echo', {
+      headers: { 'x-georoute-geo': '35.68,139.69' },
+      cf: PARIS,
+    } as RequestInit)
+    const response = await withEnv({ GEO_OVERRIDE: undefined }, request)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    await response.arrayBuffer()
+  })
+
+  it('is never forwarded to the origin', async () => {
+    const response = await get('/echo', PARIS, { headers: { 'x-georoute-geo': '48.86,2.35' } })
+    expect((await echoed(response)).headers).not.toHaveProperty('x-georoute-geo')
+  })
+})
+
+describe('request headers the origin receives', () => {
+  const spoofed = {
+    connection: 'x-secret',
+    'x-secret': 'hop',
+    'keep-alive': 'timeout=5',
+    te: 'trailers',
+    trailer: 'x-checksum',
+    upgrade: 'websocket',
+    'proxy-authorization': 'Basic eDp5',
+    'x-forwarded-for': '6.6.6.6',
+    'x-forwarded-host': 'evil.example',
+    'x-forwarded-proto': 'http',
+    forwarded: 'for=6.6.6.6;host=evil.example',
+    'cf-connecting-ip': '203.0.113.7',
+    accept: 'text/html',
+  }
+
+  it('does not receive hop-by-hop headers or those named in Connection', async () => {
+    const { headers } = await echoed(await get('/echo', PARIS, { headers: spoofed }))
+    for (const name of ['connection', 'x-secret', 'keep-alive', 'te', 'trailer', 'upgrade']) {
+      expect(headers, name).not.toHaveProperty(name)
+    }
+    expect(headers).not.toHaveProperty('proxy-authorization')
+    expect(headers.accept).toBe('text/html')
+  })
+
+  it('receives forwarding headers set by the edge instead of those from the reader', async () => {
+    const { headers } = await echoed(await get('/echo', PARIS, { headers: spoofed }))
+    expect(headers['x-forwarded-for']).toBe('203.0.113.7')
+    expect(headers['x-forwarded-host']).toBe('blog.example')
+    expect(headers['x-forwarded-proto']).toBe('https')
+    expect(headers).not.toHaveProperty('forwarded')
+  })
+
+  it('receives our CDN-Loop token', async () => {
+    const { headers } = await echoed(await get('/echo', PARIS))
+    expect(headers['cdn-loop']).toBe('georoute')
+  })
+
+  it('receives the method, path, query and body unchanged', async () => {
+    const received = await echoed(
+      await get('/echo/a%20b/c?x=1&y=%2F&z', PARIS, { method: 'PUT', body: '{"n":1}' }),
+    )
+    expect(received).toMatchObject({ method: 'PUT', path: '/echo/a%20b/c?x=1&y=%2F&z' })
+    expect(received.body).toContain('{"n":1}')
+  })
+})
+
+describe('response headers the reader receives', () => {
+  it('has hop-by-hop headers and those named in Connection removed', async () => {
+    behaviours.set('frankfurt', () => ({
+      statusCode: 200,
+      data: 'hello',
+      responseOptions: {
+        headers: {
+          connection: 'keep-alive, x-internal',
+          'keep-alive': 'timeout=5',
+          'x-internal': 'secret',
+          'proxy-authenticate': 'Basic',
+          'x-kept': 'yes',
+        },
+      },
+    }))
+    const response = await get('/hop', PARIS)
+    expect(await response.text()).toBe('hello')
+    for (const name of ['connection', 'keep-alive', 'x-internal', 'proxy-authenticate']) {
+      expect(response.headers.has(name), name).toBe(false)
+    }
+    expect(response.headers.get('x-kept')).toBe('yes')
+  })
+
+  it('names the origin and the timing phases', async () => {
+    const response = await get('/timing', PARIS)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect(response.headers.get('server-timing')).toMatch(/origin;dur=\d+.*total;dur=\d+/)
+    await response.arrayBuffer()
+  })
+
+  it.each([
+    ['https://fra.blog.example.com/landing?x=1', 'https://blog.example/landing?x=1'],
+    ['https://example.org/elsewhere', 'https://example.org/elsewhere'],
+    ['/landing', '/landing'],
+    ['landing', 'landing'],
+  ])('passes a redirect to %s on as %s without following it', async (location, expected) => {
+    behaviours.set('frankfurt', () => ({
+      statusCode: 302,
+      responseOptions: { headers: { location } },
+    }))
+    const response = await get('/old', PARIS, { redirect: 'manual' })
+    expect(response.status).toBe(302)
+    expect(response.headers.get('location')).toBe(expected)
+    expect(log.map((r) => r.path)).toEqual(['/old'])
+    await response.arrayBuffer()
+  })
+})
+
+describe('loops', () => {
+  it.each(['georoute', 'cloudflare, georoute; v=1'])(
+    'refuses a request carrying CDN-Loop: %s with 508, contacting no origin',
+    async (value) => {
+      const response = await get('/echo', PARIS, { headers: { 'cdn-loop': value } })
+      expect(response.status).toBe(508)
+      expect(response.headers.has('x-georoute-origin')).toBe(false)
+      expect(log).toEqual([])
+      await response.arrayBuffer()
+    },
+  )
+})
+
+describe('failover', () => {
+  it('serves a GET from the next origin when the nearest cannot be reached', async () => {
+    behaviours.set('frankfurt', connectError)
+    const response = await get('/echo', PARIS)
+    expect(response.headers.get('x-georoute-origin')).toBe('virginia')
+    expect((await echoed(response)).origin).toBe('virginia')
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia'])
+  })
+
+  it('serves a GET from the next origin when the nearest answers 503', async () => {
+    behaviours.set('frankfurt', () => ({ statusCode: 503, data: 'down' }))
+    const response = await get('/echo', PARIS)
+    expect(response.headers.get('x-georoute-origin')).toBe('virginia')
+    await response.arrayBuffer()
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia'])
+  })
+
+  it('answers 503 with Retry-After and a page when every origin fails', async () => {
+    for (const id of Object.keys(HOSTS) as OriginId[]) behaviours.set(id, connectError)
+    const response = await get('/echo', PARIS)
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('30')
+    expect(response.headers.get('content-type')).toContain('text/html')
+    expect(await response.text()).toContain('briefly unavailable')
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia', 'tokyo'])
+  })
+
+  it('sends a POST from Tokyo to the primary in Frankfurt', async () => {
+    const response = await get('/comments', TOKYO, { method: 'POST', body: 'text=hi' })
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect((await echoed(response)).body).toContain('text=hi')
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt'])
+  })
+
+  it('sends a failed POST nowhere else: 502 for the reader', async () => {
+    behaviours.set('frankfurt', connectError)
+    const response = await get('/comments', TOKYO, { method: 'POST', body: 'text=hi' })
+    expect(response.status).toBe(502)
+    expect(log.map((r) => `${r.method} ${r.origin}`)).toEqual(['POST frankfurt'])
+    await response.arrayBuffer()
+  })
+
+  it('passes a 503 from the primary for a POST to the reader without retrying it', async () => {
+    behaviours.set('frankfurt', () => ({ statusCode: 503, data: 'read-only' }))
+    const response = await get('/comments', PARIS, { method: 'POST', body: 'text=hi' })
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe('read-only')
+    expect(log).toHaveLength(1)
+  })
+})
+
+describe('invalid configuration at run time', () => {
+  const request = () => new Request('https://blog.example/', { cf: PARIS } as RequestInit)
+  const withOrigins = (origins: unknown) => withEnv({ ORIGINS: JSON.stringify(origins) }, request())
+
+  it('answers 500 naming the origin and the field, without a stack trace', async () => {
+    const response = await withOrigins([
+      { id: 'fra', url: 'https://fra.blog.example.com', lat: 100, lon: 8 },
+    ])
+    expect(response.status).toBe(500)
+    const body = await response.text()
+    expect(body).toContain('origins[0].lat: must be between -90 and 90')
+    expect(body).not.toMatch(/\bat .*\(|Error:|\.ts:\d+/)
+    expect(log).toEqual([])
+  })
+
+  it('answers 500 naming ORIGINS when it is not JSON', async () => {
+    const response = await withEnv({ ORIGINS: '[{' }, request())
+    expect(response.status).toBe(500)
+    expect(await response.text()).toContain('ORIGINS: not valid JSON')
+  })
+
+  it('answers 500 naming the field for a URL that cannot be parsed', async () => {
+    const response = await withOrigins([{ id: 'fra', url: 'https://', lat: 1, lon: 8 }])
+    expect(response.status).toBe(500)
+    expect(await response.text()).toContain('origins[0].url: must be an absolute http or https URL')
+  })
+})

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest'
+import { cacheKey, normalizedQuery, normalizedUrl, shareableHeaders } from '../../worker/cache/key'
+import { globsRegExp } from '../../worker/cache/rules'
+
+const tracking = globsRegExp(['utm_*', 'fbclid', 'gclid', 'mc_eid'])
+const isIgnored = (name: string) => tracking.test(name)
+const key = (url: string, generation = 0) =>
+  cacheKey(normalizedUrl(new URL(url), isIgnored), generation)
+
+describe('normalizedQuery', () => {
+  it('drops tracking parameters', () => {
+    expect(normalizedQuery('?utm_source=x&p=2&fbclid=abc&gclid=1&mc_eid=9', isIgnored)).toBe('?p=2')
+  })
+
+  it('drops a tracking parameter whose name is percent-encoded', () => {
+    expect(normalizedQuery('?utm%5Fsource=x&p=2', isIgnored)).toBe('?p=2')
+  })
+
+  it('sorts parameters by name', () => {
+    expect(normalizedQuery('?b=2&a=1&c=3', isIgnored)).toBe('?a=1&b=2&c=3')
+  })
+
+  it('keeps the order of the values of a repeated name', () => {
+    expect(normalizedQuery('?tag=b&x=1&tag=a', isIgnored)).toBe('?tag=b&tag=a&x=1')
+  })
+
+  it('keeps the encoding of values', () => {
+    expect(normalizedQuery('?q=a%2Bb&r=c+d', isIgnored)).toBe('?q=a%2Bb&r=c+d')
+  })
+
+  it('is empty when only tracking parameters or empty pairs remain', () => {
+    expect(normalizedQuery('?utm_medium=social&&', isIgnored)).toBe('')
+  })
+})
+
+describe('cacheKey', () => {
+  it('is the same for a URL with tracking parameters and without', () => {
+    expect(key('https://blog.example/posts/a?utm_source=news&fbclid=1')).toBe(
+      key('https://blog.example/posts/a'),
+    )
+  })
+
+  it('is the same whatever the order of the parameters', () => {
+    expect(key('https://blog.example/?page=2&cat=x')).toBe(
+      key('https://blog.example/?cat=x&page=2'),
+    )
+  })
+
+  it('ignores the fragment', () => {
+    expect(key('https://blog.example/posts/a#comments')).toBe(key('https://blog.example/posts/a'))
+  })
+
+  it('differs by scheme, host, path and remaining query', () => {
+    const keys = new Set([
+      key('https://blog.example/posts/a'),
+      key('http://blog.example/posts/a'),
+      key('https://other.example/posts/a'),
+      key('https://blog.example/posts/b'),
+      key('https://blog.example/posts/a?p=2'),
+    ])
+    expect(keys.size).toBe(5)
+  })
+
+  it('changes with the purge generation', () => {
+    expect(key('https://blog.example/', 1)).not.toBe(key('https://blog.example/', 2))
+  })
+
+  it('lives in the reserved /__georoute/ space, so no reader path can name it', () => {
+    expect(key('https://blog.example/posts/a?p=1', 7)).toBe(
+      'https://blog.example/__georoute/cache/7/posts/a?p=1',
+    )
+  })
+})
+
+describe('shareableHeaders', () => {
+  const reader = new Headers({
+    accept: 'text/html',
+    'accept-language': 'fr',
+    authorization: 'Bearer t',
+    cookie: '_ga=1',
+    'cache-control': 'no-cache',
+    'if-none-match': '"v1"',
+    'if-modified-since': 'Tue, 01 Jan 2030 00:00:00 GMT',
+    range: 'bytes=0-1',
+    'x-forwarded-host': 'evil.example',
+    'x-forwarded-scheme': 'http',
+    'x-original-url': '/admin',
+    'x-http-method-override': 'DELETE',
+    'x-host': 'evil.example',
+  })
+  const shared = shareableHeaders(reader)
+
+  it.each([
+    'cookie',
+    'cache-control',
+    'if-none-match',
+    'if-modified-since',
+    'range',
+    'x-forwarded-host',
+    'x-forwarded-scheme',
+    'x-original-url',
+    'x-http-method-override',
+    'x-host',
+  ])('leaves out %s, which is not in the key', (name) => {
+    expect(shared.has(name)).toBe(false)
+  })
+
+  it('keeps content negotiation and credentials (the storage rules judge those)', () => {
+    expect(shared.get('accept')).toBe('text/html')
+    expect(shared.get('accept-language')).toBe('fr')
+    expect(shared.get('authorization')).toBe('Bearer t')
+  })
+})

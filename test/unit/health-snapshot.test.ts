@@ -1,0 +1,226 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { ProbeResult } from '../../worker/health/probe'
+import {
+  changesBetween,
+  HEALTH_KEY,
+  healthFromSnapshot,
+  loadSnapshot,
+  nextSnapshot,
+  parseSnapshot,
+  readSnapshot,
+  resetSnapshotMemo,
+  type Snapshot,
+  writeReason,
+} from '../../worker/health/snapshot'
+import { initialState, next, type OriginState } from '../../worker/health/state'
+import { configWith, fakeKv } from './health-fakes'
+
+const T0 = Date.UTC(2026, 0, 1)
+const MINUTE = 60_000
+const DAY = 24 * 60 * MINUTE
+const settings = configWith().settings.health
+const OK: ProbeResult = { ok: true, status: 200, latencyMs: 40 }
+const FAIL: ProbeResult = { ok: false, status: 503, latencyMs: 30, reason: 'status 503' }
+
+function snapshot(origins: Record<string, Partial<OriginState>>, at = T0): Snapshot {
+  const states: Record<string, OriginState> = {}
+  for (const [id, state] of Object.entries(origins)) {
+    states[id] = { ...initialState(at), ...state }
+  }
+  return { version: 1, updatedAt: at, changedAt: null, origins: states }
+}
+
+/**
+ * Drives the write decision the way the cron does: `probe(time)` gives each origin's result,
+ * rounds every 10 s for the first 50 s of each minute. Returns the times of the writes.
+ */
+function simulate(probe: (id: string, time: number) => ProbeResult, days = 1): number[] {
+  const ids = ['frankfurt', 'virginia', 'tokyo']
+  let stored: Snapshot | undefined
+  let states: Record<string, OriginState> = {}
+  for (const id of ids) states[id] = initialState(T0)
+  const writes: number[] = []
+  for (let minute = 0; minute < days * 24 * 60; minute += 1) {
+    for (let round = 0; round < 5; round += 1) {
+      const at = T0 + minute * MINUTE + round * 10_000
+      const after: Record<string, OriginState> = {}
+      for (const id of ids) after[id] = next(states[id]!, probe(id, at), settings, at)
+      states = after
+      if (writeReason(stored, states, at, settings)) {
+        stored = nextSnapshot(stored, states, at)
+        writes.push(at)
+      }
+    }
+  }
+  return writes
+}
+
+describe('when the cron writes the snapshot', () => {
+  it('writes about 150 times on a steady day: heartbeats only', () => {
+    const writes = simulate(() => OK)
+    expect(writes.length).toBeGreaterThan(100)
+    expect(writes.length).toBeLessThanOrEqual(150)
+  })
+
+  it('keeps writes bounded when an origin flaps all day', () => {
+    // Two probes lost, two answered, over and over: a state change every 20 s.
+    const writes = simulate((id, at) => (id === 'tokyo' && (at / 20_000) % 2 < 1 ? FAIL : OK))
+    const perDay = DAY / settings.minWriteIntervalMs
+    expect(writes.length).toBeGreaterThan(perDay / 2)
+    expect(writes.length).toBeLessThanOrEqual(perDay + 1)
+    expect(writes.length).toBeLessThan(1000)
+  })
+
+  it('writes a change at once after a quiet spell', () => {
+    const stored = snapshot({ tokyo: { healthy: true } }, T0)
+    const now = T0 + 3 * MINUTE
+    expect(
+      writeReason(stored, { tokyo: { ...initialState(T0), healthy: false } }, now, settings),
+    ).toBe('change')
+  })
+
+  it('holds a change back until minWriteIntervalMs after the previous one', () => {
+    const stored = { ...snapshot({ tokyo: { healthy: false } }), changedAt: T0 }
+    const back = { tokyo: { ...initialState(T0), healthy: true } }
+    const interval = settings.minWriteIntervalMs
+    expect(writeReason(stored, back, T0 + interval - 1, settings)).toBeUndefined()
+    expect(writeReason(stored, back, T0 + interval, settings)).toBe('change')
+  })
+
+  it('writes nothing while nothing changes, until the heartbeat is due', () => {
+    const stored = snapshot({ tokyo: {} })
+    expect(writeReason(stored, stored.origins, T0 + 9 * MINUTE, settings)).toBeUndefined()
+    expect(writeReason(stored, stored.origins, T0 + 10 * MINUTE, settings)).toBe('heartbeat')
+  })
+
+  it('writes a change when an origin is added to or removed from the configuration', () => {
+    const stored = snapshot({ tokyo: {} })
+    const added = { ...stored.origins, virginia: initialState(T0) }
+    expect(writeReason(stored, added, T0 + 1000, settings)).toBe('change')
+  })
+
+  it('writes the first snapshot when KV holds none', () => {
+    expect(writeReason(undefined, {}, T0, settings)).toBe('first')
+  })
+
+  it('marks a write that carries a change, so the next change is paced from it', () => {
+    const stored = snapshot({ tokyo: {} })
+    const down = { tokyo: { ...initialState(T0), healthy: false } }
+    expect(nextSnapshot(stored, down, T0 + 5000)).toMatchObject({
+      updatedAt: T0 + 5000,
+      changedAt: T0 + 5000,
+    })
+    expect(nextSnapshot(stored, stored.origins, T0 + 5000).changedAt).toBeNull()
+  })
+})
+
+describe('changesBetween', () => {
+  it('lists each origin that changed state, with the reason it went down', () => {
+    const before = snapshot({ tokyo: {}, virginia: {} })
+    const after = snapshot({
+      tokyo: { healthy: false, since: T0 + 20_000, reason: 'timeout' },
+      virginia: {},
+    })
+    expect(changesBetween(before, after)).toEqual([
+      {
+        origin: 'tokyo',
+        from: 'up',
+        to: 'down',
+        reason: 'timeout',
+        at: T0 + 20_000,
+        afterMs: 20_000,
+      },
+    ])
+  })
+})
+
+describe('parseSnapshot', () => {
+  const valid = snapshot({ tokyo: { healthy: false, reason: 'timeout', lastCheck: T0 } })
+
+  it('accepts a snapshot the cron wrote', () => {
+    expect(parseSnapshot(JSON.parse(JSON.stringify(valid)))).toEqual(valid)
+  })
+
+  it.each([
+    ['null', null],
+    ['a string', 'healthy'],
+    ['another version', { ...valid, version: 2 }],
+    ['no updatedAt', { ...valid, updatedAt: undefined }],
+    ['origins as a list', { ...valid, origins: [] }],
+    ['healthy as a string', snapshot({ tokyo: { healthy: 'yes' as unknown as boolean } })],
+    ['a negative count', snapshot({ tokyo: { failures: -1 } })],
+  ])('refuses %s', (_what, raw) => {
+    expect(parseSnapshot(raw)).toBeUndefined()
+  })
+})
+
+describe('reading the snapshot', () => {
+  let logged: ReturnType<typeof vi.spyOn>
+  beforeEach(() => {
+    resetSnapshotMemo()
+    logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+  })
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('treats a corrupt value as unknown and logs it', async () => {
+    const { kv } = fakeKv({ [HEALTH_KEY]: '{"version":1,' })
+    expect(await loadSnapshot(kv)).toEqual({ ok: true, snapshot: undefined })
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('corrupt health snapshot'))
+  })
+
+  it('reports a failing KV call as a value, never a throw', async () => {
+    const store = fakeKv()
+    store.fail()
+    expect(await loadSnapshot(store.kv)).toEqual({ ok: false })
+  })
+
+  it('reads KV once per memo TTL on the request path', async () => {
+    const store = fakeKv({ [HEALTH_KEY]: JSON.stringify(snapshot({ tokyo: {} })) })
+    for (let ms = 0; ms < 10_000; ms += 500) await readSnapshot(store.kv, T0 + ms, 10_000)
+    expect(store.calls.get).toBe(1)
+    await readSnapshot(store.kv, T0 + 10_000, 10_000)
+    expect(store.calls.get).toBe(2)
+  })
+
+  it('answers unknown, without throwing, when KV fails before any good read', async () => {
+    const store = fakeKv()
+    store.fail()
+    expect(await readSnapshot(store.kv, T0, 10_000)).toBeUndefined()
+    expect(logged).toHaveBeenCalledWith(expect.stringContaining('reading the health snapshot'))
+  })
+
+  it('keeps the last good snapshot when a later read fails', async () => {
+    const stored = snapshot({ tokyo: { healthy: false } })
+    const store = fakeKv({ [HEALTH_KEY]: JSON.stringify(stored) })
+    await readSnapshot(store.kv, T0, 10_000)
+    store.fail()
+    expect(await readSnapshot(store.kv, T0 + 20_000, 10_000)).toEqual(stored)
+  })
+})
+
+describe('healthFromSnapshot', () => {
+  const stored = snapshot({ tokyo: { healthy: false }, virginia: { healthy: true } })
+
+  it('gives each origin the probes verdict', () => {
+    expect(healthFromSnapshot(stored, T0 + MINUTE, settings)).toEqual(
+      new Map([
+        ['tokyo', { healthy: false }],
+        ['virginia', { healthy: true }],
+      ]),
+    )
+  })
+
+  it('still trusts a snapshot between heartbeats (10 min) plus the grace (5 min)', () => {
+    expect(healthFromSnapshot(stored, T0 + 15 * MINUTE, settings).size).toBe(2)
+  })
+
+  it('treats a snapshot past its missed heartbeat as unknown: routing goes by distance', () => {
+    expect(healthFromSnapshot(stored, T0 + 15 * MINUTE + 1, settings).size).toBe(0)
+  })
+
+  it('treats no snapshot as unknown', () => {
+    expect(healthFromSnapshot(undefined, T0, settings).size).toBe(0)
+  })
+})

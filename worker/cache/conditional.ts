@@ -1,0 +1,46 @@
+/**
+ * The reader's own conditional GET/HEAD (RFC 9110 §13): answered at the edge with 304 when the
+ * validators they hold still match the response we are about to send.
+ */
+
+const ENTITY_TAG = /(?:W\/)?"[^"]*"/g
+const opaque = (tag: string) => tag.replace(/^W\//, '')
+
+/** True when `If-None-Match` (weak comparison) or else `If-Modified-Since` says "not modified". */
+export function notModified(request: Headers, status: number, response: Headers): boolean {
+  if (status !== 200) return false
+  const ifNoneMatch = request.get('if-none-match')
+  // §13.2.2: with If-None-Match present, If-Modified-Since is ignored.
+  if (ifNoneMatch !== null) {
+    const etag = response.get('etag')
+    if (!etag) return false
+    if (ifNoneMatch.trim() === '*') return true
+    const tags = ifNoneMatch.match(ENTITY_TAG) ?? []
+    return tags.some((tag) => opaque(tag) === opaque(etag.trim()))
+  }
+  const since = Date.parse(request.get('if-modified-since') ?? '')
+  const modified = Date.parse(response.get('last-modified') ?? '')
+  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since
+}
+
+// §15.4.5: what a 304 carries, so the reader's cache can update its stored copy.
+const KEPT = [
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+  'age',
+]
+
+/** The 304 for a reader whose copy is current. */
+export function notModifiedResponse(headers: Headers): Response {
+  const kept = new Headers()
+  for (const name of KEPT) {
+    const value = headers.get(name)
+    if (value !== null) kept.set(name, value)
+  }
+  return new Response(null, { status: 304, headers: kept })
+}

@@ -1,0 +1,288 @@
+/**
+ * The edge cache around the proxy step: GET/HEAD are looked up first (a hit touches no origin
+ * and does no ranking), misses and stale entries go to the origins through `fetchOrigin`, and
+ * what RFC 9111 lets a shared cache keep is stored in this data center's Cache API.
+ */
+import type { Settings } from '../config'
+import type { Env } from '../env'
+import { readOverrides } from '../overrides'
+import type { ProxyOutcome } from '../proxy'
+import { notModified, notModifiedResponse } from './conditional'
+import { cacheKey, normalizedUrl, shareableHeaders } from './key'
+import {
+  isStorable,
+  judge,
+  keepSeconds,
+  loadPolicy,
+  newPolicy,
+  type PolicyRequest,
+  policyRequest,
+  readerHeaders,
+  refreshed,
+  servableOnError,
+  validators,
+} from './policy'
+import { type CacheRules, cacheRules, decodedPath } from './rules'
+import { type Meta, once, read, remove, type Stored, write } from './store'
+
+export { purge } from './purge'
+
+/** The `x-georoute-cache` values. */
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | 'EXPIRED' | 'REVALIDATED'
+
+/** Asks the ranked origins for `request` at `publicUrl`; never called for a fresh hit. */
+export type FetchOrigin = (request: Request, publicUrl: URL) => Promise<ProxyOutcome>
+
+export interface CacheContext {
+  env: Env
+  ctx: ExecutionContext
+  settings: Settings
+  publicUrl: URL
+}
+
+/** What the cache step answers, with what the trace headers need. */
+export interface Served {
+  response: Response
+  cache: CacheStatus
+  /** The origin that produced the response, or filled the entry it came from. */
+  origin?: string
+  /** The proxy step, when origins were asked in the reader's time. */
+  outcome?: ProxyOutcome
+  /** Time spent reading the cache, ms. */
+  cacheMs: number
+}
+
+/** One cacheable request, as the steps below share it. */
+interface Lookup {
+  request: Request
+  context: CacheContext
+  rules: CacheRules
+  /** The normalized public URL: what the origin is asked for. */
+  url: URL
+  key: string
+  view: PolicyRequest
+  fetchOrigin: FetchOrigin
+}
+
+// RFC 9110 §9.2.1; any other method may change the resource (RFC 9111 §4.4).
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+const NULL_BODY = new Set([101, 103, 204, 205, 304])
+
+const passed = (outcome: ProxyOutcome): Served => ({
+  response: outcome.response,
+  cache: 'BYPASS',
+  origin: outcome.origin?.id,
+  outcome,
+  cacheMs: 0,
+})
+
+/** Serves `request` through the edge cache, calling `fetchOrigin` only when it must. */
+export async function throughCache(
+  request: Request,
+  context: CacheContext,
+  fetchOrigin: FetchOrigin,
+): Promise<Served> {
+  const rules = cacheRules(context.settings)
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const outcome = await fetchOrigin(request, context.publicUrl)
+    if (!SAFE.has(request.method) && rules.settings.enabled) {
+      await invalidate(outcome, context, rules)
+    }
+    return passed(outcome)
+  }
+  if (rules.bypass(request.headers, context.publicUrl)) {
+    return passed(await fetchOrigin(request, context.publicUrl))
+  }
+  const started = Date.now()
+  const { purgeGeneration } = await readOverrides(context.env.HEALTH, started)
+  const url = normalizedUrl(context.publicUrl, rules.isIgnoredParam)
+  const key = cacheKey(url, purgeGeneration)
+  const view = policyRequest(key, url.host, request.headers)
+  const lookup: Lookup = { request, context, rules, url, key, view, fetchOrigin }
+  const stored = await read(key)
+  const cacheMs = Date.now() - started
+  if (!stored) return keep(lookup, await ask(lookup), 'MISS', cacheMs)
+
+  const { verdict, policy, headers } = judge(stored.meta.policy, view)
+  const origin = stored.meta.origin ?? undefined
+  const status = stored.meta.policy.st
+  if (headers && verdict === 'fresh') {
+    const response = answer(lookup, stored.body, headers, status)
+    return { response, cache: 'HIT', origin, cacheMs }
+  }
+  if (headers && verdict === 'stale-while-revalidate') {
+    refreshLater(lookup, validators(policy, view))
+    const response = answer(lookup, stored.body, headers, status)
+    return { response, cache: 'STALE', origin, cacheMs }
+  }
+  if (verdict === 'stale') return revalidate(lookup, stored, cacheMs)
+  // Another variant, or not shareable with this reader's credentials: ask the origin.
+  void stored.body?.cancel()
+  return keep(lookup, await ask(lookup), 'MISS', cacheMs)
+}
+
+/** The shareable GET for the origin (a HEAD too: its answer fills the entry for both). */
+function ask(lookup: Lookup, conditional: Record<string, string> = {}): Promise<ProxyOutcome> {
+  const headers = shareableHeaders(lookup.request.headers)
+  for (const [name, value] of Object.entries(conditional)) headers.set(name, value)
+  return lookup.fetchOrigin(new Request(lookup.url, { method: 'GET', headers }), lookup.url)
+}
+
+/** The reader's response: a 304 for their own validators, no body for HEAD. */
+function answer(
+  lookup: Lookup,
+  body: ReadableStream | null,
+  headers: Headers,
+  status: number,
+): Response {
+  const conditional = notModified(lookup.request.headers, status, headers)
+  if (conditional || lookup.request.method === 'HEAD' || NULL_BODY.has(status)) {
+    void body?.cancel()
+    return conditional ? notModifiedResponse(headers) : new Response(null, { status, headers })
+  }
+  return new Response(body, { status, headers })
+}
+
+/**
+ * Stores a full origin response when it may be kept, and answers the reader's share of its
+ * body (`forReader` false: all of it goes to the cache). A response that may not be kept
+ * replaces nothing but still retires the copy it superseded (`supersedes`).
+ */
+function store(
+  lookup: Lookup,
+  outcome: ProxyOutcome,
+  { forReader, supersedes }: { forReader: boolean; supersedes: boolean },
+): { body: ReadableStream | null; storing: Promise<unknown> } {
+  const { response } = outcome
+  const contentType = response.headers.get('content-type')
+  const defaultTtl = lookup.rules.defaultTtl(decodedPath(lookup.url.pathname), contentType)
+  const readerCacheControl = lookup.request.headers.get('cache-control')
+  const policy = newPolicy(lookup.view, readerCacheControl, response, defaultTtl)
+  if (!isStorable(policy, response.headers)) {
+    if (!forReader) void response.body?.cancel()
+    const storing = supersedes ? remove([lookup.key]) : Promise.resolve()
+    return { body: forReader ? response.body : null, storing }
+  }
+  const meta: Meta = { policy: policy.toObject(), origin: outcome.origin?.id ?? null }
+  const keepFor = keepSeconds(meta.policy, lookup.rules.settings.staleIfErrorSeconds)
+  const [body, copy] = forReader && response.body ? response.body.tee() : [null, response.body]
+  return { body, storing: write(lookup.key, copy, meta, keepFor) }
+}
+
+/** Answers with a full origin response, storing it in the background when it may be kept. */
+function keep(lookup: Lookup, outcome: ProxyOutcome, cache: CacheStatus, cacheMs: number): Served {
+  const { response } = outcome
+  const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
+  if (outcome.failed) return served
+  const { body, storing } = store(lookup, outcome, {
+    forReader: true,
+    supersedes: cache === 'EXPIRED',
+  })
+  lookup.context.ctx.waitUntil(storing)
+  served.response = answer(lookup, body, response.headers, response.status)
+  return served
+}
+
+/** A stale entry: revalidate with its validators; on failure, serve it stale if allowed. */
+async function revalidate(lookup: Lookup, stored: Stored, cacheMs: number): Promise<Served> {
+  const { policy } = loadPolicy(stored.meta.policy)
+  const outcome = await ask(lookup, validators(policy, lookup.view))
+  const { response } = outcome
+  if (outcome.failed) {
+    if (servableOnError(stored.meta.policy, policy, lookup.rules.settings)) {
+      void response.body?.cancel()
+      const stale = answer(lookup, stored.body, readerHeaders(policy), stored.meta.policy.st)
+      return {
+        response: stale,
+        cache: 'STALE',
+        origin: stored.meta.origin ?? undefined,
+        outcome,
+        cacheMs,
+      }
+    }
+    void stored.body?.cancel()
+    return { response, cache: 'EXPIRED', outcome, cacheMs }
+  }
+  if (response.status !== 304) {
+    void stored.body?.cancel()
+    return keep(lookup, outcome, 'EXPIRED', cacheMs)
+  }
+  void response.body?.cancel()
+  const fresh = refreshed(policy, lookup.view, response.headers)
+  if (!fresh.matches) {
+    // A 304 for another representation cannot refresh our copy: fetch the resource whole.
+    void stored.body?.cancel()
+    return keep(lookup, await ask(lookup), 'EXPIRED', cacheMs)
+  }
+  const meta: Meta = { policy: fresh.policy.toObject(), origin: stored.meta.origin }
+  const [body, copy] = stored.body ? stored.body.tee() : [null, null]
+  const keepFor = keepSeconds(meta.policy, lookup.rules.settings.staleIfErrorSeconds)
+  lookup.context.ctx.waitUntil(write(lookup.key, copy, meta, keepFor))
+  const headers = readerHeaders(fresh.policy)
+  return {
+    response: answer(lookup, body, headers, meta.policy.st),
+    cache: 'REVALIDATED',
+    origin: outcome.origin?.id,
+    outcome,
+    cacheMs,
+  }
+}
+
+/** stale-while-revalidate: refresh in the background, once per entry per isolate at a time. */
+function refreshLater(lookup: Lookup, conditional: Record<string, string>): void {
+  const task = once(lookup.key, async () => {
+    const outcome = await ask(lookup, conditional)
+    // On failure the stale copy stays, and serves until its windows close.
+    if (outcome.failed) return
+    if (outcome.response.status !== 304) {
+      await store(lookup, outcome, { forReader: false, supersedes: true }).storing
+      return
+    }
+    void outcome.response.body?.cancel()
+    // The reader took the body we read; read the entry again to store it with new headers.
+    const current = await read(lookup.key)
+    if (!current) return
+    const fresh = refreshed(
+      loadPolicy(current.meta.policy).policy,
+      lookup.view,
+      outcome.response.headers,
+    )
+    if (!fresh.matches) {
+      await current.body?.cancel()
+      await remove([lookup.key])
+      return
+    }
+    const meta: Meta = { policy: fresh.policy.toObject(), origin: current.meta.origin }
+    const keepFor = keepSeconds(meta.policy, lookup.rules.settings.staleIfErrorSeconds)
+    await write(lookup.key, current.body, meta, keepFor)
+  })
+  if (task) lookup.context.ctx.waitUntil(task)
+}
+
+/**
+ * RFC 9111 §4.4: a non-error answer to an unsafe method invalidates the target URI, and the
+ * same-origin `Location`/`Content-Location` ones, in this data center (others keep their copy
+ * until it expires or is purged).
+ */
+async function invalidate(
+  outcome: ProxyOutcome,
+  context: CacheContext,
+  rules: CacheRules,
+): Promise<void> {
+  const { response } = outcome
+  if (outcome.failed || response.status >= 400) return
+  const { purgeGeneration } = await readOverrides(context.env.HEALTH)
+  const targets = [context.publicUrl]
+  for (const name of ['location', 'content-location']) {
+    const value = response.headers.get(name)
+    if (!value) continue
+    try {
+      const target = new URL(value, context.publicUrl)
+      if (target.origin === context.publicUrl.origin) targets.push(target)
+    } catch {
+      // An unparsable header names nothing to invalidate.
+    }
+  }
+  const keys = targets.map((t) => cacheKey(normalizedUrl(t, rules.isIgnoredParam), purgeGeneration))
+  await remove(keys)
+}

@@ -1,0 +1,96 @@
+/**
+ * What a cached response is stored under, and what of the reader's request may reach the origin
+ * when the answer is shared: the public scheme, host, path and normalized query are the key;
+ * nothing else the reader sends may shape what is stored for everyone.
+ */
+
+// Inside our reserved `/__georoute/` space, so no reader path can produce or collide with a key.
+const KEY_PREFIX = '/__georoute/cache/'
+
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '))
+  } catch {
+    return raw
+  }
+}
+
+/**
+ * The query with ignored (tracking) parameters dropped and the rest stably sorted by name, so
+ * `?b=2&a=1&utm_source=x` and `?a=1&b=2` are one entry. Values keep their encoding and, for a
+ * repeated name, their order (`?tag=b&tag=a` may mean something else than `?tag=a&tag=b`).
+ */
+export function normalizedQuery(search: string, isIgnored: (name: string) => boolean): string {
+  if (search.length <= 1) return ''
+  const pairs: { name: string; raw: string }[] = []
+  for (const raw of search.slice(1).split('&')) {
+    if (raw === '') continue
+    const eq = raw.indexOf('=')
+    const name = decodeName(eq < 0 ? raw : raw.slice(0, eq))
+    if (!isIgnored(name)) pairs.push({ name, raw })
+  }
+  if (pairs.length === 0) return ''
+  pairs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return `?${pairs.map((p) => p.raw).join('&')}`
+}
+
+/** The public URL as the cache and the origin see it: normalized query, no fragment. */
+export function normalizedUrl(url: URL, isIgnored: (name: string) => boolean): URL {
+  const query = normalizedQuery(url.search, isIgnored)
+  if (query === url.search && url.hash === '') return url
+  const out = new URL(url)
+  out.search = query
+  out.hash = ''
+  return out
+}
+
+/**
+ * The Cache API key (a URL, as the Cache API wants): scheme and host of the public URL, the
+ * purge generation (bumping it retires every key at once), then path and normalized query.
+ */
+export function cacheKey(normalized: URL, generation: number): string {
+  return `${normalized.protocol}//${normalized.host}${KEY_PREFIX}${generation}${normalized.pathname}${normalized.search}`
+}
+
+// Fields that must not shape a response others will get. Cookies: only logged-in readers need
+// them, and those bypass the cache. Conditionals, ranges and the reader's cache directives: we
+// answer those ourselves from the full response. The rest: override headers that frameworks
+// trust to build URLs, methods or hosts (cache poisoning through unkeyed input).
+const UNKEYED = new Set([
+  'cookie',
+  'cache-control',
+  'pragma',
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'forwarded',
+  'x-host',
+  'x-original-host',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-http-host-override',
+  'x-http-method',
+  'x-http-method-override',
+  'x-method-override',
+  'x-original-method',
+  'x-real-ip',
+  'x-url-scheme',
+  'front-end-https',
+])
+
+/** True for a request field that is not in the key: it never reaches a shareable request. */
+export function isUnkeyed(name: string): boolean {
+  return UNKEYED.has(name) || name.startsWith('x-forwarded-')
+}
+
+/** The reader's headers, less everything not in the key: what a shareable request may carry. */
+export function shareableHeaders(headers: Headers): Headers {
+  const out = new Headers()
+  headers.forEach((value, name) => {
+    if (!isUnkeyed(name)) out.append(name, value)
+  })
+  return out
+}

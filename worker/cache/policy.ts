@@ -1,0 +1,266 @@
+/**
+ * Storability and freshness, decided by http-cache-semantics (RFC 9111 for a shared cache, plus
+ * RFC 5861's stale-while-revalidate and stale-if-error). Pure: no I/O, the clock is `Date.now`.
+ */
+import CachePolicy from 'http-cache-semantics'
+import { isUnkeyed } from './key'
+
+export type PolicyObject = CachePolicy.CachePolicyObject
+type HeaderMap = Record<string, string>
+
+/** A request as the policy sees it (lowercase header names). */
+export interface PolicyRequest {
+  url: string
+  method: 'GET'
+  headers: HeaderMap
+}
+
+/** What a stored entry can do for one request. */
+export type Verdict = 'fresh' | 'stale-while-revalidate' | 'stale' | 'unusable'
+
+const OPTIONS: CachePolicy.Options = { shared: true }
+
+// Statuses a cache may keep without explicit freshness (RFC 9110 §15.1): the only ones our
+// default TTLs (a configured heuristic, RFC 9111 §4.2.2) ever apply to.
+const HEURISTIC = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501])
+
+// Marks freshness that came from `defaultTtls` rather than the origin: readers never see it.
+const DEFAULT_MARK = 'georoute-default'
+
+const ONE_YEAR = 31_536_000
+
+/** A directive's value in whole seconds (0 when absent or not a number). */
+function directiveSeconds(value: string | undefined): number {
+  const n = Number.parseInt(value ?? '', 10)
+  return Number.isFinite(n) && n > 0 ? n : 0
+}
+
+/** Field names listed in a `Vary` header, lowercased. */
+export function varyNames(vary: string | null | undefined): string[] {
+  if (!vary) return []
+  return vary
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '')
+}
+
+/**
+ * The request as a policy judges it, from the reader's headers: only what a shareable request
+ * carries to the origin (key.ts), so Vary is matched on what the origin saw. A HEAD reads the
+ * GET entry; the reader's cache directives are left out (RFC 9111 §5.2.1 makes them
+ * preferences: a reload must not empty the edge); `Accept-Encoding` too, since the runtime
+ * negotiates encodings with each side itself.
+ */
+export function policyRequest(key: string, host: string, headers: Headers): PolicyRequest {
+  const map: HeaderMap = {}
+  headers.forEach((value, name) => {
+    if (!isUnkeyed(name)) map[name] = value
+  })
+  delete map['accept-encoding']
+  // Only whether it was sent matters to RFC 9111 §3.5; the credential itself is never stored.
+  if (map.authorization !== undefined) map.authorization = 'present'
+  map.host = host
+  return { url: key, method: 'GET', headers: map }
+}
+
+/** What a stored policy keeps of the request: the fields its rules read, nothing personal. */
+function storedRequest(
+  request: PolicyRequest,
+  readerCacheControl: string | null,
+  vary: string | undefined,
+): PolicyRequest {
+  const headers: HeaderMap = { host: request.headers.host ?? '' }
+  if (request.headers.authorization !== undefined) headers.authorization = 'present'
+  // Kept so that a reader's `no-store` request directive (a MUST, §5.2.1.5) stops the store.
+  if (readerCacheControl) headers['cache-control'] = readerCacheControl
+  for (const name of varyNames(vary)) {
+    const value = request.headers[name]
+    if (value !== undefined) headers[name] = value
+  }
+  return { ...request, headers }
+}
+
+/** Response headers as the policy keeps them, with the default freshness filled in if due. */
+function responseMap(status: number, headers: Headers, defaultTtl: number | undefined): HeaderMap {
+  const map: HeaderMap = {}
+  headers.forEach((value, name) => {
+    map[name] = value
+  })
+  // The body is stored decoded; a wire length of an encoded body would be wrong for it.
+  if (map['content-encoding']) delete map['content-length']
+  const silent = !map['cache-control'] && !map.expires && !map.pragma
+  if (silent && defaultTtl !== undefined && HEURISTIC.has(status)) {
+    map['cache-control'] = `max-age=${defaultTtl}, ${DEFAULT_MARK}`
+  }
+  return map
+}
+
+/** The policy for an origin response to `request`. */
+export function newPolicy(
+  request: PolicyRequest,
+  readerCacheControl: string | null,
+  response: { status: number; headers: Headers },
+  defaultTtl: number | undefined,
+): CachePolicy {
+  const resh = responseMap(response.status, response.headers, defaultTtl)
+  return new CachePolicy(
+    storedRequest(request, readerCacheControl, resh.vary),
+    { status: response.status, headers: resh },
+    OPTIONS,
+  )
+}
+
+/**
+ * May this response be kept for others? RFC 9111 §3 (via the library) plus: never a response
+ * that sets a cookie (it belongs to one reader), never `Vary: *`, never one that varies on the
+ * credentials (we keep no credentials to tell readers apart), and never one that says nothing
+ * about caching unless a default TTL rule covers it.
+ */
+export function isStorable(policy: CachePolicy, headers: Headers): boolean {
+  if (!policy.storable() || headers.has('set-cookie')) return false
+  // Nothing from the origin and no default TTL rule: "no match, not cached" (settings.cache).
+  const kept = policy.toObject().resh['cache-control']
+  const silent = !headers.has('cache-control') && !headers.has('expires') && !headers.has('pragma')
+  if (silent && !String(kept ?? '').includes(DEFAULT_MARK)) return false
+  const vary = varyNames(headers.get('vary'))
+  return !vary.includes('*') && !vary.includes('authorization')
+}
+
+/**
+ * The stored policy ready to judge. http-cache-semantics 4.3 makes `must-revalidate` revalidate
+ * even fresh responses and gives `proxy-revalidate` no freshness at all (kornelski/
+ * http-cache-semantics#54); RFC 9111 §5.2.2.2 and §5.2.2.8 only forbid reuse once *stale*. So
+ * freshness is judged without them, and `revalidateOnceStale` carries them to our stale rules.
+ */
+export function loadPolicy(stored: PolicyObject): {
+  policy: CachePolicy
+  revalidateOnceStale: boolean
+} {
+  const { 'must-revalidate': must, 'proxy-revalidate': proxy, ...rest } = stored.rescc
+  if (must === undefined && proxy === undefined) {
+    return { policy: CachePolicy.fromObject(stored), revalidateOnceStale: false }
+  }
+  return { policy: CachePolicy.fromObject({ ...stored, rescc: rest }), revalidateOnceStale: true }
+}
+
+/** Directives that let a response be reused for a request carrying `Authorization` (§3.5). */
+function sharesWithAuthorized(rescc: PolicyObject['rescc']): boolean {
+  return (
+    rescc.public !== undefined ||
+    rescc['s-maxage'] !== undefined ||
+    rescc['must-revalidate'] !== undefined
+  )
+}
+
+/** Reader headers from a policy's header map (one call into the runtime, not one per field). */
+function headersFrom(map: CachePolicy.Headers): Headers {
+  const cc = map['cache-control']
+  // Freshness we supplied is ours; the reader sees what the origin sent (nothing).
+  if (typeof cc === 'string' && cc.includes(DEFAULT_MARK)) delete map['cache-control']
+  // Every value is a string: the maps are built from `Headers`, which joins repeated fields.
+  return new Headers(map as Record<string, string>)
+}
+
+/**
+ * What a stored entry can do for `request`: serve as is, serve while refreshing, or neither;
+ * with the headers for the reader when it can serve.
+ */
+export function judge(
+  stored: PolicyObject,
+  request: PolicyRequest,
+): { verdict: Verdict; policy: CachePolicy; headers?: Headers } {
+  const { policy, revalidateOnceStale } = loadPolicy(stored)
+  if (request.headers.authorization !== undefined && !sharesWithAuthorized(stored.rescc)) {
+    return { verdict: 'unusable', policy }
+  }
+  const { response, revalidation } = policy.evaluateRequest(request)
+  if (!revalidation) return { verdict: 'fresh', policy, headers: headersFrom(response.headers) }
+  if (response && !revalidateOnceStale) {
+    return { verdict: 'stale-while-revalidate', policy, headers: headersFrom(response.headers) }
+  }
+  if (response) return { verdict: 'stale', policy }
+  // A miss means stale, or another variant (Vary). Asking again with `max-stale` accepts any
+  // age, so a second miss can only mean the stored response does not match (RFC 9111 §4.1).
+  const anyAge = policy.evaluateRequest({
+    ...request,
+    headers: { ...request.headers, 'cache-control': 'max-stale' },
+  })
+  return { verdict: anyAge.revalidation ? 'unusable' : 'stale', policy }
+}
+
+/** The conditional fields (`If-None-Match`, `If-Modified-Since`) to revalidate a stored entry. */
+export function validators(policy: CachePolicy, request: PolicyRequest): HeaderMap {
+  const all = policy.revalidationHeaders(request)
+  const out: HeaderMap = {}
+  for (const name of ['if-none-match', 'if-modified-since']) {
+    const value = all[name]
+    if (typeof value === 'string' && value !== '') out[name] = value
+  }
+  return out
+}
+
+/** The stored policy refreshed by a 304 (RFC 9111 §4.3.4); `matches` false when it cannot be. */
+export function refreshed(
+  policy: CachePolicy,
+  request: PolicyRequest,
+  notModified: Headers,
+): { policy: CachePolicy; matches: boolean } {
+  const headers: HeaderMap = {}
+  notModified.forEach((value, name) => {
+    headers[name] = value
+  })
+  const result = policy.revalidatedPolicy(storedRequest(request, null, undefined), {
+    status: 304,
+    headers,
+  })
+  return { policy: result.policy, matches: result.matches }
+}
+
+/** The blog's stale-if-error rules, from `settings.cache`. */
+export interface StaleRules {
+  staleIfErrorSeconds: number
+  staleIfErrorOverridesOrigin: boolean
+}
+
+/**
+ * May this stale entry stand in when every origin failed? Within the origin's own
+ * `stale-if-error` (RFC 5861 §4), or within the blog's floor: an out-of-band permission that
+ * RFC 9111 §4.2.4 allows, unless the response forbids stale reuse (no-cache, must-revalidate,
+ * proxy-revalidate, s-maxage) and the blog has not chosen to override that.
+ */
+export function servableOnError(
+  stored: PolicyObject,
+  policy: CachePolicy,
+  rules: StaleRules,
+): boolean {
+  const staleFor = Math.max(0, policy.age() - policy.maxAge())
+  const cc = stored.rescc
+  const override = rules.staleIfErrorOverridesOrigin
+  const mustRevalidate = cc['must-revalidate'] !== undefined || cc['proxy-revalidate'] !== undefined
+  const own = mustRevalidate && !override ? 0 : directiveSeconds(cc['stale-if-error'])
+  const forbids = mustRevalidate || cc['no-cache'] !== undefined || cc['s-maxage'] !== undefined
+  const floor = forbids && !override ? 0 : rules.staleIfErrorSeconds
+  return staleFor < Math.max(own, floor)
+}
+
+/**
+ * How long the Cache API keeps the copy: its remaining freshness plus the longest stale window
+ * it might serve in. The Cache API drops entries when they expire and never serves stale, so
+ * this physical lifetime is longer than the freshness we track ourselves.
+ */
+export function keepSeconds(stored: PolicyObject, floor: number): number {
+  const { policy } = loadPolicy(stored)
+  const fresh = Math.max(0, policy.maxAge() - policy.age())
+  const cc = stored.rescc
+  const stale = Math.max(
+    directiveSeconds(cc['stale-while-revalidate']),
+    directiveSeconds(cc['stale-if-error']),
+    floor,
+  )
+  return Math.min(Math.ceil(fresh + stale), ONE_YEAR)
+}
+
+/** Headers for a reader served from the cache: current `Age` and `Date`, hop-by-hop removed. */
+export function readerHeaders(policy: CachePolicy): Headers {
+  return headersFrom(policy.responseHeaders())
+}

@@ -1,0 +1,117 @@
+import type { Settings } from '../config'
+import { PIN_COOKIE } from '../cookies'
+import type { CacheSettings } from './settings'
+
+/** Why a request skips the cache entirely. */
+export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie' | 'range'
+
+/** The `settings.cache` rules compiled once per configuration: pure, cheap per request. */
+export interface CacheRules {
+  settings: CacheSettings
+  /** True for a query parameter dropped from the key (tracking). */
+  isIgnoredParam(name: string): boolean
+  /** Why this GET/HEAD must not touch the cache, or `undefined` when it may. */
+  bypass(headers: Headers, url: URL): BypassReason | undefined
+  /** Seconds of freshness for a response that says nothing about caching, or `undefined`. */
+  defaultTtl(path: string, contentType: string | null): number | undefined
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.+?^$()|[\]\\]/g, '\\$&')
+
+/** The regular-expression source of one glob: `*` any run of characters, `{a,b}` either. */
+export function globSource(glob: string): string {
+  return escapeRegExp(glob)
+    .replace(/\*/g, '.*')
+    .replace(/\{([^{}]*)\}/g, (_, alternatives: string) => `(?:${alternatives.replace(/,/g, '|')})`)
+}
+
+/** One case-insensitive RegExp matching a whole string against any of the globs. */
+export function globsRegExp(globs: readonly string[]): RegExp {
+  if (globs.length === 0) return /(?!)/
+  return new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 'i')
+}
+
+/** Matches a path equal to one of the prefixes or below it (segment-aligned, like `writes.paths`). */
+function prefixesRegExp(prefixes: readonly string[]): RegExp {
+  const parts = prefixes.map((p) => escapeRegExp(p.replace(/\/+$/, '')).replace(/[{}*]/g, '\\$&'))
+  if (parts.length === 0) return /(?!)/
+  return new RegExp(`^(?:${parts.join('|')})(?:/|$)`, 'i')
+}
+
+/** The path as the origin will read it: percent-decoded, so `/wp%2Dadmin` is `/wp-admin`. */
+export function decodedPath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname)
+  } catch {
+    return pathname
+  }
+}
+
+/** Names of the cookies in a `Cookie` header. */
+export function cookieNames(header: string): string[] {
+  const names: string[] = []
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim()
+    if (name) names.push(name)
+  }
+  return names
+}
+
+// A page at a path that names another file type (`/account/x.css`) is a path confusion, not an
+// asset: no default freshness then, so only the response's own headers can make it cacheable.
+const PAGE_EXTENSIONS = new Set(['html', 'htm', 'xhtml', 'shtml', 'php', 'asp', 'aspx', 'jsp'])
+const HTML_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i
+
+function looksLikeOtherFile(path: string): boolean {
+  const last = path.slice(path.lastIndexOf('/') + 1)
+  const ext = /\.([a-z0-9]{1,8})$/i.exec(last)?.[1]
+  return ext !== undefined && !PAGE_EXTENSIONS.has(ext.toLowerCase())
+}
+
+/** Compiles the cache rules; write paths always bypass too (they read the primary's database). */
+export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): CacheRules {
+  const cache = settings.cache
+  const ignored = globsRegExp(cache.ignoredParams)
+  const bypassPath = prefixesRegExp([...cache.bypassPaths, ...settings.writes.paths])
+  const bypassCookie = globsRegExp([...cache.bypassCookies, PIN_COOKIE])
+  const ttls = cache.defaultTtls.map((rule) => ({
+    path: globsRegExp([rule.path]),
+    types: rule.types?.map((t) => t.toLowerCase()),
+    seconds: rule.seconds,
+  }))
+  return {
+    settings: cache,
+    isIgnoredParam: (name) => ignored.test(name),
+    bypass(headers, url) {
+      if (!cache.enabled) return 'disabled'
+      if (bypassPath.test(decodedPath(url.pathname))) return 'path'
+      const cookies = headers.get('cookie')
+      // A reader pinned after a write reads from the primary, never from the cache.
+      if (cookies && cookieNames(cookies).some((name) => bypassCookie.test(name))) return 'cookie'
+      // Ranges are passed through whole rather than assembled from a stored copy.
+      if (headers.has('range')) return 'range'
+      return undefined
+    },
+    defaultTtl(path, contentType) {
+      const type = contentType?.toLowerCase() ?? ''
+      if (HTML_TYPE.test(type) && looksLikeOtherFile(path)) return undefined
+      const rule = ttls.find(
+        (r) => r.path.test(path) && (!r.types || r.types.some((t) => type.startsWith(t))),
+      )
+      return rule?.seconds
+    },
+  }
+}
+
+const memo = new WeakMap<object, CacheRules>()
+
+/** The compiled rules for a validated configuration's settings (memoized per settings object). */
+export function cacheRules(settings: Settings): CacheRules {
+  let rules = memo.get(settings)
+  if (!rules) {
+    rules = compileRules(settings)
+    memo.set(settings, rules)
+  }
+  return rules
+}

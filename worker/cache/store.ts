@@ -1,0 +1,110 @@
+/**
+ * The thin Cache API layer. Each entry is the body plus one metadata header: the serialized
+ * policy (the origin's headers and what freshness needs) and the origin that filled it. The
+ * stored copy's own Cache-Control only sets how long the data center keeps it.
+ */
+import type { PolicyObject } from './policy'
+
+const META = 'x-georoute-meta'
+
+// Far below the platform's header limits, yet no blog response's headers come near it.
+const MAX_META_BYTES = 32 * 1024
+
+/** What we keep next to a body. */
+export interface Meta {
+  policy: PolicyObject
+  /** Id of the origin that filled the entry. */
+  origin: string | null
+}
+
+/** A stored entry: metadata, and the body to read once. */
+export interface Stored {
+  meta: Meta
+  body: ReadableStream | null
+}
+
+function parseMeta(raw: string | null): Meta | undefined {
+  if (!raw) return undefined
+  try {
+    const meta = JSON.parse(raw) as Meta
+    return meta?.policy?.v === 1 && typeof meta.policy.rescc === 'object' ? meta : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function logError(message: string, error: unknown): void {
+  console.error(JSON.stringify({ message: `georoute: ${message}`, error: String(error) }))
+}
+
+/** The entry under `key`; a missing, unreadable or foreign entry is a miss, never an error. */
+export async function read(key: string): Promise<Stored | undefined> {
+  let response: Response | undefined
+  try {
+    response = await caches.default.match(key)
+  } catch (error) {
+    logError('cache read failed', error)
+    return undefined
+  }
+  if (!response) return undefined
+  const meta = parseMeta(response.headers.get(META))
+  if (!meta) {
+    await response.body?.cancel()
+    return undefined
+  }
+  return { meta, body: response.body }
+}
+
+/** Stores a body under `key` for `keepSeconds`; failures are logged, never thrown. */
+export async function write(
+  key: string,
+  body: ReadableStream | null,
+  meta: Meta,
+  keepSeconds: number,
+): Promise<void> {
+  const serialized = JSON.stringify(meta)
+  if (serialized.length > MAX_META_BYTES || keepSeconds <= 0) {
+    await body?.cancel()
+    return
+  }
+  try {
+    // Always 200 with our headers only: the Cache API then applies none of its own rules
+    // (status-based TTLs, Set-Cookie, Vary, conditional matching) to what it keeps.
+    await caches.default.put(
+      key,
+      new Response(body, {
+        headers: { 'cache-control': `public, max-age=${keepSeconds}`, [META]: serialized },
+      }),
+    )
+  } catch (error) {
+    logError('cache write failed', error)
+  }
+}
+
+/** Deletes entries in this data center; answers how many existed. */
+export async function remove(keys: readonly string[]): Promise<number> {
+  const results = await Promise.all(
+    keys.map((key) =>
+      caches.default.delete(key).catch((error) => {
+        logError('cache delete failed', error)
+        return false
+      }),
+    ),
+  )
+  return results.filter(Boolean).length
+}
+
+const refreshing = new Map<string, Promise<void>>()
+
+/**
+ * Runs `task` unless one is already running for `key` in this isolate: one background refresh
+ * per entry at a time, however many readers see it stale. Answers the new task, or `undefined`.
+ */
+export function once(key: string, task: () => Promise<void>): Promise<void> | undefined {
+  if (refreshing.has(key)) return undefined
+  const running = task()
+    .catch((error) => logError('background refresh failed', error))
+    .finally(() => refreshing.delete(key))
+  refreshing.set(key, running)
+  return running
+}

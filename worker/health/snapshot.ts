@@ -1,0 +1,222 @@
+/**
+ * The probes' verdict in KV: one key holds every origin's state. The cron writes it only when
+ * some origin changes state (paced by `minWriteIntervalMs`) plus a heartbeat, because the free
+ * plan allows 1,000 KV writes a day. Readers see it through a per-isolate memo.
+ */
+import type { HealthSettings } from '../config'
+import type { OriginHealth } from '../routing'
+import type { OriginState } from './state'
+
+export const HEALTH_KEY = 'georoute:health'
+
+export interface Snapshot {
+  version: 1
+  /** Time of the latest write (a change or a heartbeat), ms since the epoch. */
+  updatedAt: number
+  /** Time of the latest write that carried a state change; `null` before the first. */
+  changedAt: number | null
+  origins: Record<string, OriginState>
+}
+
+/** Why the cron writes the snapshot now. */
+export type WriteReason = 'first' | 'change' | 'heartbeat'
+
+/** One origin's state change, as the webhook reports it. */
+export interface StateChange {
+  origin: string
+  from: 'up' | 'down'
+  to: 'up' | 'down'
+  reason: string | null
+  /** When the origin changed state (ms since the epoch). */
+  at: number
+  /** How long it had been in the state it left. */
+  afterMs: number
+}
+
+const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0
+const orNull = <T>(x: unknown, test: (x: unknown) => x is T) => x === null || test(x)
+
+function isOriginState(raw: unknown): raw is OriginState {
+  if (typeof raw !== 'object' || raw === null) return false
+  const s = raw as Record<string, unknown>
+  return (
+    typeof s.healthy === 'boolean' &&
+    isTime(s.since) &&
+    orNull(s.lastCheck, isTime) &&
+    orNull(s.latencyMs, isTime) &&
+    orNull(s.status, isCount) &&
+    isCount(s.successes) &&
+    isCount(s.failures) &&
+    orNull(s.reason, (x): x is string => typeof x === 'string')
+  )
+}
+
+/** Validates a stored value; anything malformed is `undefined` (the caller logs it). */
+export function parseSnapshot(raw: unknown): Snapshot | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined
+  const value = raw as Record<string, unknown>
+  if (value.version !== 1 || !isTime(value.updatedAt) || !orNull(value.changedAt, isTime)) {
+    return undefined
+  }
+  const origins = value.origins
+  if (typeof origins !== 'object' || origins === null || Array.isArray(origins)) return undefined
+  if (!Object.values(origins).every(isOriginState)) return undefined
+  return raw as Snapshot
+}
+
+/** What KV holds: `ok: false` when KV itself failed (as opposed to no or a corrupt value). */
+export type StoredSnapshot = { ok: true; snapshot: Snapshot | undefined } | { ok: false }
+
+/** Reads the snapshot from KV; never throws, logs a corrupt value or a failing call. */
+export async function loadSnapshot(kv: KVNamespace): Promise<StoredSnapshot> {
+  let text: string | null
+  try {
+    text = await kv.get(HEALTH_KEY, 'text')
+  } catch (error) {
+    log('georoute: reading the health snapshot failed', error)
+    return { ok: false }
+  }
+  if (text === null) return { ok: true, snapshot: undefined }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    raw = undefined
+  }
+  const snapshot = parseSnapshot(raw)
+  if (!snapshot) log('georoute: corrupt health snapshot in KV, treated as unknown')
+  return { ok: true, snapshot }
+}
+
+function log(message: string, error?: unknown): void {
+  console.error(
+    JSON.stringify(error === undefined ? { message } : { message, error: String(error) }),
+  )
+}
+
+let memo: { snapshot: Snapshot | undefined; fetchedAt: number } | undefined
+
+/**
+ * The snapshot for the request path, from this isolate's memo while it is younger than `ttlMs`:
+ * most requests cost no KV read. A failing read keeps the previous value until the next try.
+ */
+export async function readSnapshot(
+  kv: KVNamespace,
+  now = Date.now(),
+  ttlMs = 10_000,
+): Promise<Snapshot | undefined> {
+  if (memo && now - memo.fetchedAt < ttlMs) return memo.snapshot
+  const stored = await loadSnapshot(kv)
+  const snapshot = stored.ok ? stored.snapshot : memo?.snapshot
+  memo = { snapshot, fetchedAt: now }
+  return snapshot
+}
+
+/** Puts a snapshot just written into this isolate's memo. */
+export function rememberSnapshot(snapshot: Snapshot, now = Date.now()): void {
+  memo = { snapshot, fetchedAt: now }
+}
+
+/** Forgets the memo (tests). */
+export function resetSnapshotMemo(): void {
+  memo = undefined
+}
+
+/**
+ * True when the cron has missed its heartbeat by more than `staleAfterMs`: the probes may have
+ * stopped, so their verdict no longer counts. (An unchanged snapshot is only rewritten every
+ * `heartbeatMs`, so age alone up to that is normal.)
+ */
+export function isStale(
+  snapshot: Snapshot,
+  now: number,
+  health: Pick<HealthSettings, 'heartbeatMs' | 'staleAfterMs'>,
+): boolean {
+  return now - snapshot.updatedAt > health.heartbeatMs + health.staleAfterMs
+}
+
+/** The probes' verdict per origin for ranking; empty (unknown) when absent or stale. */
+export function healthFromSnapshot(
+  snapshot: Snapshot | undefined,
+  now: number,
+  health: Pick<HealthSettings, 'heartbeatMs' | 'staleAfterMs'>,
+): Map<string, OriginHealth> {
+  const view = new Map<string, OriginHealth>()
+  if (!snapshot || isStale(snapshot, now, health)) return view
+  for (const [id, state] of Object.entries(snapshot.origins))
+    view.set(id, { healthy: state.healthy })
+  return view
+}
+
+/** True when the origins differ from the stored ones in state or in membership. */
+export function hasChanged(
+  stored: Record<string, OriginState>,
+  current: Record<string, OriginState>,
+): boolean {
+  const ids = Object.keys(current)
+  if (ids.length !== Object.keys(stored).length) return true
+  return ids.some((id) => stored[id]?.healthy !== current[id]?.healthy)
+}
+
+/**
+ * Whether to write now. A change is written at once unless the previous change was written less
+ * than `minWriteIntervalMs` ago: then it waits, coalesced with whatever else changes. With no
+ * change, a heartbeat is written every `heartbeatMs`. `undefined` = no write.
+ *
+ * The bound holds with KV's eventual consistency too. A run reads the snapshot once, at its
+ * start, and KV may serve a copy up to 60 s old: the previous run's write may be missing, never
+ * an older one (runs are a minute apart and never overlap), and a run makes at most one change
+ * write (the interval is over a minute). So of any three change writes the third saw the first:
+ * at most two per interval, i.e. at most 720 a day with the default 4 min, 360 when reads are
+ * fresh. A stale read can also repeat a change (one write, one webhook) that was just written.
+ */
+export function writeReason(
+  stored: Snapshot | undefined,
+  current: Record<string, OriginState>,
+  now: number,
+  limits: Pick<HealthSettings, 'heartbeatMs' | 'minWriteIntervalMs'>,
+): WriteReason | undefined {
+  if (!stored) return 'first'
+  if (hasChanged(stored.origins, current)) {
+    if (stored.changedAt === null || now - stored.changedAt >= limits.minWriteIntervalMs) {
+      return 'change'
+    }
+  }
+  if (now - stored.updatedAt >= limits.heartbeatMs) return 'heartbeat'
+  return undefined
+}
+
+/** The snapshot to write now, given what KV holds. */
+export function nextSnapshot(
+  stored: Snapshot | undefined,
+  current: Record<string, OriginState>,
+  now: number,
+): Snapshot {
+  // A heartbeat that carries a pending change counts as a change write too: it paces the next.
+  const changed = stored !== undefined && hasChanged(stored.origins, current)
+  return {
+    version: 1,
+    updatedAt: now,
+    changedAt: changed ? now : (stored?.changedAt ?? null),
+    origins: { ...current },
+  }
+}
+
+/** Origins whose state differs between two snapshots (origins added or removed are not). */
+export function changesBetween(before: Snapshot, after: Snapshot): StateChange[] {
+  const changes: StateChange[] = []
+  for (const [origin, now] of Object.entries(after.origins)) {
+    const was = before.origins[origin]
+    if (!was || was.healthy === now.healthy) continue
+    changes.push({
+      origin,
+      from: was.healthy ? 'up' : 'down',
+      to: now.healthy ? 'up' : 'down',
+      reason: now.healthy ? null : now.reason,
+      at: now.since,
+      afterMs: Math.max(0, now.since - was.since),
+    })
+  }
+  return changes
+}

@@ -1,0 +1,43 @@
+import type { Env } from './env'
+
+/** One request, as the log line and the analytics data point record it. */
+export interface RequestRecord {
+  method: string
+  path: string
+  status: number
+  origin: string | null
+  attempts: number
+  cache: string
+  colo: string | null
+  country: string | null
+  totalMs: number
+  originMs: number
+  cacheMs: number
+}
+
+/**
+ * Emits one structured JSON line per request (Workers Logs indexes its fields) and, when the
+ * `ANALYTICS` binding is set, one Analytics Engine data point.
+ */
+export function recordRequest(env: Env, record: RequestRecord): void {
+  console.log(JSON.stringify({ message: 'request', ...record }))
+  if (!env.ANALYTICS) return
+  try {
+    env.ANALYTICS.writeDataPoint({
+      // blob1..4 and double1..3 in SQL: see README "Analytics".
+      blobs: [
+        record.origin ?? 'none',
+        record.colo ?? '',
+        record.cache,
+        `${Math.floor(record.status / 100)}xx`,
+      ],
+      doubles: [record.totalMs, record.status, record.originMs],
+      indexes: [record.origin ?? 'none'],
+    })
+  } catch (error) {
+    // Analytics must never fail a reader's request.
+    console.error(
+      JSON.stringify({ message: 'georoute: analytics write failed', error: String(error) }),
+    )
+  }
+}
