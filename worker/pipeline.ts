@@ -1,15 +1,16 @@
-import { type FetchOrigin, throughCache } from './cache'
+import { type FetchOrigin, type Served, throughCache } from './cache'
 import type { Config } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
 import { passiveHealth } from './health/passive'
 import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
+import { recordRequest } from './log'
 import { readOverrides } from './overrides'
 import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { rankOrigins } from './routing'
-import { preferFirst, readerSteering, type Steering, setSteeringCookies } from './steering'
+import { preferFirst, readerSteering, setSteeringCookies } from './steering'
 import { isWrite } from './writes'
 
 /** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
@@ -22,22 +23,66 @@ export interface RequestContext {
   config: Config
 }
 
-/** The request path for everything outside `/__georoute/`: cache, route, proxy, trace. */
-export async function serve(
+/** The request path for everything outside `/__georoute/`: cache, route, proxy, trace, log. */
+export async function serve(request: Request, context: RequestContext): Promise<Response> {
+  const started = Date.now()
+  const served = await route(request, context, started)
+  const response = served.response
+  const cf = request.cf as { colo?: unknown; country?: unknown } | undefined
+  const originMs = served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0
+  const totalMs = Date.now() - started
+  if (served.cache) {
+    response.headers.set('x-georoute-cache', served.cache)
+    if (served.origin) response.headers.set('x-georoute-origin', served.origin)
+    response.headers.append(
+      'server-timing',
+      `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${served.outcome?.origin?.id ?? 'none'}", total;dur=${totalMs}`,
+    )
+  }
+  recordRequest(context.env, {
+    method: request.method,
+    path: new URL(request.url).pathname.slice(0, 512),
+    status: response.status,
+    origin: served.origin ?? null,
+    attempts: served.outcome?.attempts.length ?? 0,
+    cache: served.cache ?? 'NONE',
+    colo: typeof cf?.colo === 'string' ? cf.colo : null,
+    country: typeof cf?.country === 'string' ? cf.country : null,
+    totalMs,
+    originMs,
+    cacheMs: served.cacheMs,
+  })
+  return response
+}
+
+/** Refused before the cache (loop, oversized URL): no cache status, no origin. */
+const refused = (
+  response: Response,
+): Partial<Served> & { response: Response; cacheMs: number } => ({
+  response,
+  cacheMs: 0,
+})
+
+async function route(
   request: Request,
   { env, ctx, config }: RequestContext,
-): Promise<Response> {
-  const started = Date.now()
+  started: number,
+): Promise<Partial<Served> & { response: Response; cacheMs: number }> {
   if (isLoop(request.headers)) {
-    return errorPage(508, 'Loop detected', 'This request has already passed through georoute.')
+    return refused(
+      errorPage(508, 'Loop detected', 'This request has already passed through georoute.'),
+    )
   }
   if (request.url.length > MAX_URL_LENGTH) {
-    return errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`)
+    return refused(
+      errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`),
+    )
   }
   const publicUrl = new URL(request.url)
   const { routing, writes } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
-  let steering: Steering | undefined
+  // Costs nothing for readers without our cookies (the cache bypasses pinned readers itself).
+  const steering = await readerSteering(request, env, config, write, started)
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()
@@ -50,7 +95,6 @@ export async function serve(
     ])
     const probed = healthFromSnapshot(snapshot, now, config.settings.health)
     const health = healthView(config.origins, probed, overrides, passiveHealth)
-    steering = await readerSteering(request, env, config, write, now)
     if (write && config.primary) {
       const state = health.get(config.primary.id)
       if (state?.healthy === false || state?.drained) {
@@ -82,26 +126,18 @@ export async function serve(
     { env, ctx, settings: config.settings, publicUrl },
     fromOrigin,
   )
-  const { response, outcome } = served
-  const originMs = outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0
-  response.headers.set('x-georoute-cache', served.cache)
-  if (served.origin) response.headers.set('x-georoute-origin', served.origin)
-  response.headers.append(
-    'server-timing',
-    `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${outcome?.origin?.id ?? 'none'}", total;dur=${Date.now() - started}`,
-  )
-  if (outcome && steering) {
-    await setSteeringCookies(response, {
+  if (served.outcome) {
+    await setSteeringCookies(served.response, {
       env,
       config,
       publicUrl,
       write,
       steering,
-      outcome,
+      outcome: served.outcome,
       now: started,
     })
   }
-  return response
+  return served
 }
 
 /** The primary is down or drained: a write gets a clear 503, never a replica. */

@@ -25,6 +25,15 @@ export interface Georoute {
 /** Starts the bundled Worker under workerd (Miniflare API) with a fresh KV namespace. */
 export async function startGeoroute(options: GeorouteOptions): Promise<Georoute> {
   const mf = new Miniflare({
+    // The Worker logs one JSON line per request: keep test output readable unless asked.
+    ...(process.env.GEOROUTE_E2E_LOGS
+      ? {}
+      : {
+          handleRuntimeStdio(stdout, stderr) {
+            stdout.resume()
+            stderr.resume()
+          },
+        }),
     scriptPath: join(BUNDLE_DIR, 'index.js'),
     modules: true,
     compatibilityDate: '2026-03-01',

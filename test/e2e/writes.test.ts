@@ -112,6 +112,31 @@ describe('read-your-writes pin', () => {
     expect(read.headers.get('x-georoute-origin')).toBe('frankfurt')
   })
 
+  it('serves a pinned reader past the edge cache, so they see their own write', async () => {
+    const cached = await startGeoroute({
+      origins: originsList(servers, DEMO_ORIGINS),
+      bindings: { COOKIE_SECRET: SECRET },
+    })
+    try {
+      const warm = await cached.fetch('/posts/pinned-page', { geo: TOKYO })
+      await warm.arrayBuffer()
+      const hit = await cached.fetch('/posts/pinned-page', { geo: TOKYO })
+      await hit.arrayBuffer()
+      expect(hit.headers.get('x-georoute-cache')).toBe('HIT')
+      const write = await cached.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+      const pin = (write.headers.get('set-cookie') ?? '').split(';')[0]!
+      const read = await cached.fetch('/posts/pinned-page', {
+        geo: TOKYO,
+        headers: { cookie: pin },
+      })
+      await read.arrayBuffer()
+      expect(read.headers.get('x-georoute-cache')).toBe('BYPASS')
+      expect(read.headers.get('x-georoute-origin')).toBe('frankfurt')
+    } finally {
+      await cached.dispose()
+    }
+  })
+
   it('does not pin other readers', async () => {
     await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
     const read = await georoute.fetch('/posts/a', { geo: TOKYO })

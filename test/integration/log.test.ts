@@ -1,0 +1,62 @@
+import { fetchMock, SELF } from 'cloudflare:test'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { passiveHealth } from '../../worker/health/passive'
+
+const PARIS = { latitude: '48.85660', longitude: '2.35220', country: 'FR', colo: 'CDG' }
+
+beforeAll(() => {
+  fetchMock.activate()
+  fetchMock.disableNetConnect()
+})
+
+afterEach(() => {
+  vi.restoreAllMocks()
+  passiveHealth.clear()
+})
+
+/** The request log lines the Worker printed during `run`. */
+async function requestLines(run: () => Promise<void>) {
+  const spy = vi.spyOn(console, 'log').mockImplementation(() => {})
+  await run()
+  return spy.mock.calls
+    .map(([line]) => (typeof line === 'string' && line.startsWith('{') ? JSON.parse(line) : null))
+    .filter((entry) => entry?.message === 'request')
+}
+
+describe('the request log', () => {
+  it('writes one JSON line per request with origin, attempts, cache status, colo and timings', async () => {
+    fetchMock
+      .get('https://fra.blog.example.com')
+      .intercept({ path: '/log-me?x=1' })
+      .reply(200, 'hello', { headers: { 'cache-control': 'no-store' } })
+    const lines = await requestLines(async () => {
+      const response = await SELF.fetch('https://blog.example/log-me?x=1', { cf: PARIS })
+      expect(await response.text()).toBe('hello')
+    })
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatchObject({
+      method: 'GET',
+      path: '/log-me',
+      status: 200,
+      origin: 'frankfurt',
+      attempts: 1,
+      cache: 'MISS',
+      colo: 'CDG',
+      country: 'FR',
+    })
+    for (const field of ['totalMs', 'originMs', 'cacheMs']) {
+      expect(typeof lines[0][field]).toBe('number')
+    }
+  })
+
+  it('logs a refused loop too, with no origin', async () => {
+    const lines = await requestLines(async () => {
+      const response = await SELF.fetch('https://blog.example/', {
+        headers: { 'cdn-loop': 'georoute' },
+        cf: PARIS,
+      })
+      expect(response.status).toBe(508)
+    })
+    expect(lines).toEqual([expect.objectContaining({ status: 508, origin: null, attempts: 0 })])
+  })
+})
