@@ -53,5 +53,27 @@ export default defineConfig({
       deadlineMs: 25_000,
       maxAttempts: 3,
     },
+    // The edge cache (every field optional; defaults shown). What may be cached and for how
+    // long follows your origins' headers (RFC 9111); these rules fill in what they leave open.
+    cache: {
+      // false sends every request to an origin.
+      enabled: true,
+      // Freshness for responses that send no Cache-Control, Expires or Pragma, by path (first
+      // match wins, none = not cached). Defaults: static assets 1 day, pages and feeds 60 s:
+      //   defaultTtls: [{ path: '*.{css,js,png,jpg,svg,woff2,...}', seconds: 86_400 },
+      //                 { path: '*', types: ['text/html', 'application/rss+xml', ...], seconds: 60 }],
+      // Never cached (nor are settings.writes.paths), e.g. shop pages:
+      //   bypassPaths: ['/wp-admin', '/wp-login.php', '/ghost', '/admin', '/cart', ...],
+      // Readers carrying one of these cookies (name globs) are logged in and bypass the cache:
+      //   bypassCookies: ['wordpress_logged_in_*', 'wp-postpass_*', 'comment_author_*', ...],
+      // Query parameters dropped from the cache key and from the origin request:
+      //   ignoredParams: ['utm_*', 'fbclid', 'gclid', 'mc_eid', ...],
+      // When every origin fails, serve a stale copy up to this long past its freshness (0 = off).
+      staleIfErrorSeconds: 86_400,
+      // Also for pages whose headers forbid stale copies (no-cache, must-revalidate, s-maxage).
+      staleIfErrorOverridesOrigin: false,
+      // With the CF_API_TOKEN secret, URL purges reach every data center (CF_ZONE_ID wins):
+      //   purgeZoneId: '0123456789abcdef0123456789abcdef',
+    },
   },
 })

@@ -48,6 +48,18 @@ describe('revalidation', () => {
     expect(received).toHaveLength(2)
   })
 
+  it('keeps serving the same Vary variant after a 304', async () => {
+    const fr = { headers: { 'accept-language': 'fr' } }
+    const varies = { ...V1, vary: 'Accept-Language' }
+    answer(() => ({ body: 'bonjour', headers: varies }))
+    await fetchThrough('/intl', fr)
+    later(61)
+    answer(() => ({ status: 304, headers: varies }))
+    expect((await fetchThrough('/intl', fr)).cache).toBe('REVALIDATED')
+    const again = await fetchThrough('/intl', fr)
+    expect([again.cache, again.body]).toEqual(['HIT', 'bonjour'])
+  })
+
   it('asks with Last-Modified when there is no ETag', async () => {
     const lastModified = new Date(T0 - 86_400_000).toUTCString()
     answer(() => ({

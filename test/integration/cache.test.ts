@@ -66,6 +66,20 @@ describe('hits and misses', () => {
   })
 })
 
+describe('entries it cannot read', () => {
+  it('treats a corrupt entry as a miss and replaces it', async () => {
+    await caches.default.put(
+      'https://blog.example/__georoute/cache/0/posts/corrupt',
+      new Response('junk', {
+        headers: { 'cache-control': 'max-age=60', 'x-georoute-meta': '{"policy":{"v":1}}' },
+      }),
+    )
+    const first = await fetchThrough('/posts/corrupt')
+    expect([first.status, first.cache, first.body]).toEqual([200, 'MISS', 'hello'])
+    expect((await fetchThrough('/posts/corrupt')).cache).toBe('HIT')
+  })
+})
+
 describe('what is stored', () => {
   it.each([
     ['private', { 'cache-control': 'private, max-age=60' }],

@@ -14,6 +14,7 @@ import {
   judge,
   keepSeconds,
   loadPolicy,
+  lookupRequest,
   newPolicy,
   type PolicyRequest,
   policyRequest,
@@ -97,10 +98,12 @@ export async function throughCache(
   const { purgeGeneration } = await readOverrides(context.env.HEALTH, started)
   const url = normalizedUrl(context.publicUrl, rules.isIgnoredParam)
   const key = cacheKey(url, purgeGeneration)
-  const view = policyRequest(key, url.host, request.headers)
-  const lookup: Lookup = { request, context, rules, url, key, view, fetchOrigin }
   const stored = await read(key)
   const cacheMs = Date.now() - started
+  const view = stored
+    ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
+    : policyRequest(key, url.host, request.headers)
+  const lookup: Lookup = { request, context, rules, url, key, view, fetchOrigin }
   if (!stored) return keep(lookup, await ask(lookup), 'MISS', cacheMs)
 
   const { verdict, policy, headers } = judge(stored.meta.policy, view)
@@ -157,7 +160,9 @@ function store(
   const contentType = response.headers.get('content-type')
   const defaultTtl = lookup.rules.defaultTtl(decodedPath(lookup.url.pathname), contentType)
   const readerCacheControl = lookup.request.headers.get('cache-control')
-  const policy = newPolicy(lookup.view, readerCacheControl, response, defaultTtl)
+  // Every field the origin saw: the response may name any of them in a new Vary.
+  const request = policyRequest(lookup.key, lookup.url.host, lookup.request.headers)
+  const policy = newPolicy(request, readerCacheControl, response, defaultTtl)
   if (!isStorable(policy, response.headers)) {
     if (!forReader) void response.body?.cancel()
     const storing = supersedes ? remove([lookup.key]) : Promise.resolve()

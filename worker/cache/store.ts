@@ -27,7 +27,16 @@ function parseMeta(raw: string | null): Meta | undefined {
   if (!raw) return undefined
   try {
     const meta = JSON.parse(raw) as Meta
-    return meta?.policy?.v === 1 && typeof meta.policy.rescc === 'object' ? meta : undefined
+    const policy = meta?.policy
+    const valid =
+      policy?.v === 1 &&
+      typeof policy.t === 'number' &&
+      typeof policy.st === 'number' &&
+      typeof policy.resh === 'object' &&
+      policy.resh !== null &&
+      typeof policy.rescc === 'object' &&
+      policy.rescc !== null
+    return valid ? meta : undefined
   } catch {
     return undefined
   }

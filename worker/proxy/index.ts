@@ -55,6 +55,8 @@ export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): URL {
   return url
 }
 
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
+
 class AttemptTimeout extends Error {}
 /** Abort reason for an attempt whose race another origin already won. */
 class HedgeLost extends Error {}
@@ -111,7 +113,10 @@ async function attempt(
 
 /** The origin's response with hop-by-hop removed and redirects pointed at the public host. */
 function forReader(response: Response, context: ProxyContext): Response {
-  return new Response(response.body, {
+  // Statuses that carry no body must be built with a null one (RFC 9110 §6.4.1).
+  const empty = NULL_BODY_STATUS.has(response.status)
+  if (empty) void response.body?.cancel()
+  return new Response(empty ? null : response.body, {
     status: response.status,
     statusText: response.statusText,
     headers: downstreamHeaders(response.headers, context.originHosts, context.edge.publicUrl),
