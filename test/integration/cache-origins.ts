@@ -5,6 +5,7 @@
 import { createExecutionContext, env, fetchMock, waitOnExecutionContext } from 'cloudflare:test'
 import { afterEach, beforeAll, beforeEach } from 'vitest'
 import worker from '../../worker'
+import { clearPasses } from '../../worker/cache/pass'
 import { passiveHealth } from '../../worker/health/passive'
 import { resetOverridesMemo } from '../../worker/overrides'
 
@@ -84,6 +85,7 @@ export function installOrigins(): void {
     received.length = 0
     behaviour = () => ({ body: 'hello', headers: { 'cache-control': 'max-age=60' } })
     resetOverridesMemo()
+    clearPasses()
     passiveHealth.clear()
   })
   afterEach(() => {

@@ -9,6 +9,7 @@ import { readOverrides } from '../overrides'
 import type { ProxyOutcome } from '../proxy'
 import { notModified, notModifiedResponse } from './conditional'
 import { cacheKey, normalizedUrl, shareableHeaders } from './key'
+import { isPassing, notePass } from './pass'
 import {
   isStorable,
   judge,
@@ -98,6 +99,18 @@ export async function throughCache(
   const { purgeGeneration } = await readOverrides(context.env.HEALTH, started)
   const url = normalizedUrl(context.publicUrl, rules.isIgnoredParam)
   const key = cacheKey(url, purgeGeneration)
+  if (isPassing(key, started)) {
+    const lookup: Lookup = {
+      request,
+      context,
+      rules,
+      url,
+      key,
+      view: policyRequest(key, url.host, request.headers),
+      fetchOrigin,
+    }
+    return keep(lookup, await ask(lookup), 'MISS', 0)
+  }
   const stored = await read(key)
   const cacheMs = Date.now() - started
   const view = stored
@@ -179,6 +192,7 @@ function keep(lookup: Lookup, outcome: ProxyOutcome, cache: CacheStatus, cacheMs
   const { response } = outcome
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
   if (outcome.failed) return served
+  notePass(lookup.key, response.headers, Date.now())
   const { body, storing } = store(lookup, outcome, {
     forReader: true,
     supersedes: cache === 'EXPIRED',

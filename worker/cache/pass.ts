@@ -1,0 +1,49 @@
+/**
+ * Hit-for-pass (Varnish's name): a URL whose origin said its response may never be shared
+ * (`no-store`, `private`, `Set-Cookie`) skips the cache lookup for a while in this isolate, so
+ * an uncacheable page costs no Cache API read per request. Any storable answer for it ends
+ * the pass at once, so a page that becomes cacheable is cached on its next request.
+ */
+
+/** How long a URL skips the lookup after an unshareable answer. */
+export const PASS_MS = 60_000
+
+/** Bound on remembered URLs: the oldest is forgotten first. */
+const MAX_ENTRIES = 5_000
+
+const passes = new Map<string, number>()
+
+/** True when the response itself forbids sharing, whatever the request was. */
+export function forbidsSharing(headers: Headers): boolean {
+  if (headers.has('set-cookie')) return true
+  const cacheControl = headers.get('cache-control')
+  return cacheControl !== null && /(^|[\s,])(no-store|private)\b/i.test(cacheControl)
+}
+
+/** True while `key` is in its pass window. */
+export function isPassing(key: string, now: number): boolean {
+  const until = passes.get(key)
+  if (until === undefined) return false
+  if (until > now) return true
+  passes.delete(key)
+  return false
+}
+
+/** Starts or ends the pass window of `key` from an origin response. */
+export function notePass(key: string, headers: Headers, now: number): void {
+  if (!forbidsSharing(headers)) {
+    passes.delete(key)
+    return
+  }
+  passes.delete(key)
+  passes.set(key, now + PASS_MS)
+  if (passes.size > MAX_ENTRIES) {
+    const oldest = passes.keys().next().value
+    if (oldest !== undefined) passes.delete(oldest)
+  }
+}
+
+/** Forgets every pass (tests). */
+export function clearPasses(): void {
+  passes.clear()
+}
