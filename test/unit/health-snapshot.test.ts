@@ -46,8 +46,8 @@ function simulate(probe: (id: string, time: number) => ProbeResult, days = 1): n
       const after: Record<string, OriginState> = {}
       for (const id of ids) after[id] = next(states[id]!, probe(id, at), settings, at)
       states = after
-      if (writeReason(stored, states, at, settings)) {
-        stored = nextSnapshot(stored, states, at)
+      if (writeReason(stored, states, at, settings, T0 + minute * MINUTE)) {
+        stored = nextSnapshot(stored, states, at, settings)
         writes.push(at)
       }
     }
@@ -65,9 +65,11 @@ describe('when the cron writes the snapshot', () => {
   it('keeps writes bounded when an origin flaps all day', () => {
     // Two probes lost, two answered, over and over: a state change every 20 s.
     const writes = simulate((id, at) => (id === 'tokyo' && (at / 20_000) % 2 < 1 ? FAIL : OK))
+    // The bucket refills one change write per interval and holds `writeBurst`; heartbeats
+    // are not needed while changes are written.
     const perDay = DAY / settings.minWriteIntervalMs
     expect(writes.length).toBeGreaterThan(perDay / 2)
-    expect(writes.length).toBeLessThanOrEqual(perDay + 1)
+    expect(writes.length).toBeLessThanOrEqual(perDay + settings.writeBurst + 1)
     expect(writes.length).toBeLessThan(1000)
   })
 
@@ -79,12 +81,42 @@ describe('when the cron writes the snapshot', () => {
     ).toBe('change')
   })
 
-  it('holds a change back until minWriteIntervalMs after the previous one', () => {
-    const stored = { ...snapshot({ tokyo: { healthy: false } }), changedAt: T0 }
+  it('writes an outage and its recovery at once', () => {
+    const up = snapshot({ tokyo: { healthy: true } })
+    const down = { tokyo: { ...initialState(T0), healthy: false } }
+    expect(writeReason(up, down, T0 + 10_000, settings)).toBe('change')
+    const written = nextSnapshot(up, down, T0 + 10_000, settings)
     const back = { tokyo: { ...initialState(T0), healthy: true } }
+    expect(writeReason(written, back, T0 + 70_000, settings, T0 + 60_000)).toBe('change')
+  })
+
+  it('writes at most one change per cron run', () => {
+    const up = snapshot({ tokyo: { healthy: true } })
+    const down = { tokyo: { ...initialState(T0), healthy: false } }
+    const written = nextSnapshot(up, down, T0 + 10_000, settings)
+    const back = { tokyo: { ...initialState(T0), healthy: true } }
+    expect(writeReason(written, back, T0 + 30_000, settings, T0)).toBeUndefined()
+  })
+
+  it('holds changes back once the burst is spent, one credit per minWriteIntervalMs', () => {
     const interval = settings.minWriteIntervalMs
-    expect(writeReason(stored, back, T0 + interval - 1, settings)).toBeUndefined()
-    expect(writeReason(stored, back, T0 + interval, settings)).toBe('change')
+    let stored = snapshot({ tokyo: { healthy: true } })
+    let healthy = true
+    for (let i = 0; i < settings.writeBurst; i++) {
+      healthy = !healthy
+      const at = T0 + (i + 1) * MINUTE
+      const states = { tokyo: { ...initialState(T0), healthy } }
+      expect(writeReason(stored, states, at, settings, at)).toBe('change')
+      stored = nextSnapshot(stored, states, at, settings)
+    }
+    // A minute between writes refilled a little; the next credit is whole after the rest.
+    const spentAt = stored.updatedAt
+    const left = stored.writeCredits!
+    expect(left).toBeLessThan(1)
+    const ready = spentAt + Math.ceil((1 - left) * interval)
+    const flipped = { tokyo: { ...initialState(T0), healthy: !healthy } }
+    expect(writeReason(stored, flipped, ready - 1000, settings, spentAt + 1)).toBeUndefined()
+    expect(writeReason(stored, flipped, ready, settings, spentAt + 1)).toBe('change')
   })
 
   it('writes nothing while nothing changes, until the heartbeat is due', () => {
@@ -106,11 +138,12 @@ describe('when the cron writes the snapshot', () => {
   it('marks a write that carries a change, so the next change is paced from it', () => {
     const stored = snapshot({ tokyo: {} })
     const down = { tokyo: { ...initialState(T0), healthy: false } }
-    expect(nextSnapshot(stored, down, T0 + 5000)).toMatchObject({
+    expect(nextSnapshot(stored, down, T0 + 5000, settings)).toMatchObject({
       updatedAt: T0 + 5000,
       changedAt: T0 + 5000,
+      writeCredits: settings.writeBurst - 1,
     })
-    expect(nextSnapshot(stored, stored.origins, T0 + 5000).changedAt).toBeNull()
+    expect(nextSnapshot(stored, stored.origins, T0 + 5000, settings).changedAt).toBeNull()
   })
 })
 

@@ -40,9 +40,9 @@ export interface ProbePlan {
   writesPerDay: { steady: number; atMost: number }
 }
 
-/** Writes that may carry a change within one run: one when changes are paced a minute apart. */
+/** Writes that may carry a change within one run: one when changes are paced at all. */
 function changeWritesPerRun(rounds: number, minWriteIntervalMs: number): number {
-  if (minWriteIntervalMs >= RUN_PERIOD_MS) return Math.min(rounds, 1)
+  if (minWriteIntervalMs > 0) return Math.min(rounds, 1)
   return rounds
 }
 
@@ -72,9 +72,11 @@ export function probePlan(
   while (rounds > 0 && cost(rounds).subrequests > health.subrequestBudget) rounds -= 1
   const { kvWrites, webhooks, subrequests } = cost(rounds)
   const heartbeats = Math.ceil(DAY_MS / health.heartbeatMs)
-  // Two per interval: a run may miss the previous run's write in KV (see writeReason).
+  // Two bucket chains: a run may miss the previous run's write in KV (see writeReason).
   const changeWrites = Math.min(
-    health.minWriteIntervalMs > 0 ? Math.floor((2 * DAY_MS) / health.minWriteIntervalMs) : Infinity,
+    health.minWriteIntervalMs > 0
+      ? 2 * (Math.floor(DAY_MS / health.minWriteIntervalMs) + health.writeBurst)
+      : Infinity,
     (DAY_MS / RUN_PERIOD_MS) * changeWritesPerRun(rounds, health.minWriteIntervalMs),
   )
   return {

@@ -119,9 +119,9 @@ export async function runHealthChecks(
     const at = now()
     states = apply(states, origins, results, thresholds, at)
 
-    const reason = canWrite ? writeReason(stored, states, at, health) : undefined
+    const reason = canWrite ? writeReason(stored, states, at, health, scheduledTime) : undefined
     if (!reason) continue
-    const snapshot = nextSnapshot(stored, states, at)
+    const snapshot = nextSnapshot(stored, states, at, health)
     report.subrequests += 1
     try {
       await deps.kv.put(HEALTH_KEY, JSON.stringify(snapshot))

@@ -15,6 +15,8 @@ export interface Snapshot {
   updatedAt: number
   /** Time of the latest write that carried a state change; `null` before the first. */
   changedAt: number | null
+  /** Change writes left at `updatedAt` (a token bucket; absent = a full bucket). */
+  writeCredits?: number
   origins: Record<string, OriginState>
 }
 
@@ -159,29 +161,44 @@ export function hasChanged(
   return ids.some((id) => stored[id]?.healthy !== current[id]?.healthy)
 }
 
+type WriteLimits = Pick<HealthSettings, 'heartbeatMs' | 'minWriteIntervalMs' | 'writeBurst'>
+
 /**
- * Whether to write now. A change is written at once unless the previous change was written less
- * than `minWriteIntervalMs` ago: then it waits, coalesced with whatever else changes. With no
- * change, a heartbeat is written every `heartbeatMs`. `undefined` = no write.
+ * Change writes available now: a token bucket that holds `writeBurst` and refills one per
+ * `minWriteIntervalMs`. A lone outage and its recovery are written at once; only an origin that
+ * keeps flapping is paced, to one change write per interval on average.
+ */
+export function writeCredits(stored: Snapshot, now: number, limits: WriteLimits): number {
+  if (limits.minWriteIntervalMs === 0) return Number.POSITIVE_INFINITY
+  const held = stored.writeCredits ?? limits.writeBurst
+  const refilled = Math.max(0, now - stored.updatedAt) / limits.minWriteIntervalMs
+  return Math.min(limits.writeBurst, held + refilled)
+}
+
+/**
+ * Whether to write now. A change is written when a write credit is left and this run has not
+ * written a change yet (`runStartedAt`); otherwise it waits, coalesced with whatever else
+ * changes. With no change, a heartbeat is written every `heartbeatMs`. `undefined` = no write.
  *
  * The bound holds with KV's eventual consistency too. A run reads the snapshot once, at its
  * start, and KV may serve a copy up to 60 s old: the previous run's write may be missing, never
  * an older one (runs are a minute apart and never overlap), and a run makes at most one change
- * write (the interval is over a minute). So of any three change writes the third saw the first:
- * at most two per interval, i.e. at most 720 a day with the default 4 min, 360 when reads are
- * fresh. A stale read can also repeat a change (one write, one webhook) that was just written.
+ * write. So the runs form at most two chains that each see their own writes, and each chain
+ * obeys the bucket: at most 2 × (a day / interval + burst) change writes a day, about 730 with
+ * the defaults, and half that when reads are fresh. A stale read can also repeat a change (one
+ * write, one webhook) that was just written.
  */
 export function writeReason(
   stored: Snapshot | undefined,
   current: Record<string, OriginState>,
   now: number,
-  limits: Pick<HealthSettings, 'heartbeatMs' | 'minWriteIntervalMs'>,
+  limits: WriteLimits,
+  runStartedAt = Number.NEGATIVE_INFINITY,
 ): WriteReason | undefined {
   if (!stored) return 'first'
   if (hasChanged(stored.origins, current)) {
-    if (stored.changedAt === null || now - stored.changedAt >= limits.minWriteIntervalMs) {
-      return 'change'
-    }
+    const changedThisRun = stored.changedAt !== null && stored.changedAt >= runStartedAt
+    if (!changedThisRun && writeCredits(stored, now, limits) >= 1) return 'change'
   }
   if (now - stored.updatedAt >= limits.heartbeatMs) return 'heartbeat'
   return undefined
@@ -192,15 +209,20 @@ export function nextSnapshot(
   stored: Snapshot | undefined,
   current: Record<string, OriginState>,
   now: number,
+  limits: WriteLimits,
 ): Snapshot {
-  // A heartbeat that carries a pending change counts as a change write too: it paces the next.
+  // A heartbeat that carries a pending change spends a credit too (it is a change write).
   const changed = stored !== undefined && hasChanged(stored.origins, current)
-  return {
+  const credits = stored ? writeCredits(stored, now, limits) : limits.writeBurst
+  const left = changed ? Math.max(0, credits - 1) : credits
+  const snapshot: Snapshot = {
     version: 1,
     updatedAt: now,
     changedAt: changed ? now : (stored?.changedAt ?? null),
     origins: { ...current },
   }
+  if (Number.isFinite(left)) snapshot.writeCredits = left
+  return snapshot
 }
 
 /** Origins whose state differs between two snapshots (origins added or removed are not). */
