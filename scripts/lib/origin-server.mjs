@@ -89,6 +89,7 @@ const TITLE = 'georoute demo blog'
 /**
  * Starts one origin and resolves once it listens.
  * @param {OriginOptions} options
+ * @returns {Promise<import('./origin-server.mjs').OriginServer>} checked against origin-server.d.mts
  */
 export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1', pageBytes }) {
   if (typeof id !== 'string' || id === '') {

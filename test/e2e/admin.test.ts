@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  requests: { method: string; url: string }[]
-  setMode(mode: string): void
-  clearLog(): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 const TOKEN = 'a-long-admin-token'
 const admin = { authorization: `Bearer ${TOKEN}` }
-let servers: Server[]
+const { byId, originsList } = useDemoOrigins()
 let georoute: Georoute
-const byId = (id: string) => servers.find((s) => s.id === id)!
 
 beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
   georoute = await startGeoroute({
-    origins: originsList(servers, DEMO_ORIGINS),
+    origins: originsList(),
     settings: { health: { minWriteIntervalMs: 0 } },
     bindings: { ADMIN_TOKEN: TOKEN },
   })
@@ -28,7 +17,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await georoute?.dispose()
-  await Promise.all(servers.map((s) => s.close()))
 })
 
 async function status(headers: Record<string, string> = {}) {
@@ -58,7 +46,7 @@ describe('admin authentication', () => {
   })
 
   it('is disabled while ADMIN_TOKEN is unset, whatever the request carries', async () => {
-    const open = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS) })
+    const open = await startGeoroute({ origins: originsList() })
     try {
       for (const authorization of ['Bearer ', 'Bearer undefined', 'Bearer null']) {
         const response = await open.fetch('/__georoute/origins/tokyo/drain', {

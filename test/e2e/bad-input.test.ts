@@ -1,16 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  url: string
-  requests: { method: string; url: string; body: string }[]
-  setMode(mode: 'ok' | 'reset' | 'hang' | 'error503' | 'slow'): void
-  clearLog(): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 const PARIS = { latitude: '48.85660', longitude: '2.35220', country: 'FR', continent: 'EU' }
 // Miniflare fills cf fields left out with a default place (Austin): null erases them.
@@ -18,27 +8,15 @@ const NOWHERE = { latitude: null, longitude: null, country: null, continent: nul
 /** The page of `app.onError`: seeing it means an exception escaped our code. */
 const UNHANDLED = 'Something went wrong at the edge'
 
-let servers: Server[]
+const { byId, everything, originsList } = useDemoOrigins()
 let georoute: Georoute
-const byId = (id: string) => servers.find((s) => s.id === id)!
-const everything = () =>
-  servers.flatMap((s) => s.requests.map((r) => `${s.id} ${r.method} ${r.url}`))
 
 beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
-  georoute = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS) })
-})
-
-afterEach(() => {
-  for (const s of servers) {
-    s.setMode('ok')
-    s.clearLog()
-  }
+  georoute = await startGeoroute({ origins: originsList() })
 })
 
 afterAll(async () => {
   await georoute?.dispose()
-  await Promise.all(servers?.map((s) => s.close()) ?? [])
 })
 
 /** Fetches and reads the whole answer; fails on a 500 or on our unhandled-error page. */
@@ -129,7 +107,7 @@ describe('unusual methods', () => {
   it('does not retry PROPFIND on another origin when the nearest resets it', async () => {
     byId('frankfurt').setMode('reset')
     const own = await startGeoroute({
-      origins: originsList(servers, DEMO_ORIGINS),
+      origins: originsList(),
       settings: { routing: { attemptTimeoutMs: 300, deadlineMs: 1_000, hedge: false } },
     })
     try {

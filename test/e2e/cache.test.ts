@@ -1,40 +1,19 @@
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Mode } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  requests: { method: string; url: string; headers: Record<string, string> }[]
-  setMode(mode: string): void
-  clearLog(): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 const PARIS = '48.86,2.35'
-let servers: Server[]
-const all = (mode: string) => {
-  for (const s of servers) s.setMode(mode)
+const { servers, originsList } = useDemoOrigins()
+const all = (mode: Mode) => {
+  for (const s of servers()) s.setMode(mode)
 }
 const asked = (path: string) =>
-  servers.flatMap((s) => s.requests).filter((r) => new URL(r.url, 'http://x').pathname === path)
-
-beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
-})
-
-afterEach(() => {
-  for (const s of servers) {
-    s.setMode('ok')
-    s.clearLog()
-  }
-})
-
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
+  servers()
+    .flatMap((s) => s.requests)
+    .filter((r) => new URL(r.url, 'http://x').pathname === path)
 
 async function read(georoute: Georoute, path: string) {
   const response = await georoute.fetch(path, { geo: PARIS })
@@ -47,7 +26,7 @@ describe('the edge cache in front of real origins', () => {
 
   beforeAll(async () => {
     georoute = await startGeoroute({
-      origins: originsList(servers, DEMO_ORIGINS),
+      origins: originsList(),
       // The blog owner prefers a stale page to an error, even for its no-cache home page.
       settings: { cache: { staleIfErrorOverridesOrigin: true } },
     })
@@ -73,7 +52,7 @@ describe('the edge cache in front of real origins', () => {
     expect(asked('/').at(-1)?.headers['if-none-match']).toMatch(/^"/)
   })
 
-  it.each(['reset', 'error503'])(
+  it.each<Mode>(['reset', 'error503'])(
     'serves the stale page when every origin is down (%s)',
     async (mode) => {
       const path = `/posts/down-${mode}`

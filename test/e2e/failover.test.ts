@@ -1,36 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { describe, expect, it } from 'vitest'
+import type { Mode } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  url: string
-  requests: { method: string; url: string }[]
-  setMode(mode: string): void
-  setSlowMs(ms: number): void
-  clearLog(): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 const PARIS = '48.86,2.35'
-let servers: Server[]
-const byId = (id: string) => servers.find((s) => s.id === id)!
-
-beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
-})
-
-afterEach(() => {
-  for (const s of servers) {
-    s.setMode('ok')
-    s.clearLog()
-  }
-})
-
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-})
+const { servers, byId, originsList } = useDemoOrigins()
 
 async function withGeoroute(
   settings: Record<string, unknown>,
@@ -38,7 +12,7 @@ async function withGeoroute(
 ) {
   // Every read must reach an origin here: the edge cache is off (test/e2e/cache.test.ts has it).
   const georoute = await startGeoroute({
-    origins: originsList(servers, DEMO_ORIGINS),
+    origins: originsList(),
     settings: { cache: { enabled: false }, ...settings },
   })
   try {
@@ -111,12 +85,12 @@ describe('passive ejection', () => {
   })
 
   it('still tries every origin, nearest first, when all of them have failed recently', async () => {
-    for (const s of servers) s.setMode('reset')
+    for (const s of servers()) s.setMode('reset')
     await withGeoroute({ routing: { ejectionBaseMs: 60_000 } }, async (g) => {
       const down = await g.fetch('/posts/hello', { geo: PARIS })
       expect(down.status).toBe(503)
       await down.arrayBuffer()
-      for (const s of servers) s.setMode('ok')
+      for (const s of servers()) s.setMode('ok')
       const back = await g.fetch('/posts/hello', { geo: PARIS })
       expect(back.status).toBe(200)
       expect(back.headers.get('x-georoute-origin')).toBe('frankfurt')
@@ -126,7 +100,7 @@ describe('passive ejection', () => {
 })
 
 describe('an origin dying under load', () => {
-  it.each(['reset', 'hang', 'error503'])(
+  it.each<Mode>(['reset', 'hang', 'error503'])(
     'fails no GET while the nearest origin goes %s mid-stream',
     async (mode) => {
       await withGeoroute({ routing: { attemptTimeoutMs: 2_000, hedgeDelayMs: 300 } }, async (g) => {

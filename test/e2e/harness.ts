@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { Miniflare, type RequestInit } from 'miniflare'
+import type { Readable } from 'node:stream'
+import { Headers, Miniflare, type RequestInit } from 'miniflare'
 
 export const BUNDLE_DIR = join(process.cwd(), '.wrangler', 'e2e-bundle')
 
@@ -29,7 +30,7 @@ export async function startGeoroute(options: GeorouteOptions): Promise<Georoute>
     ...(process.env.GEOROUTE_E2E_LOGS
       ? {}
       : {
-          handleRuntimeStdio(stdout, stderr) {
+          handleRuntimeStdio(stdout: Readable, stderr: Readable) {
             stdout.resume()
             stderr.resume()
           },
@@ -50,7 +51,8 @@ export async function startGeoroute(options: GeorouteOptions): Promise<Georoute>
     mf,
     fetch(path, init = {}) {
       const { geo, cf, ...rest } = init
-      const headers = new Headers(rest.headers as HeadersInit | undefined)
+      // Miniflare's (undici's) Headers, the type dispatchFetch takes, not the DOM's.
+      const headers = new Headers(rest.headers)
       if (geo) headers.set('x-georoute-geo', geo)
       return mf.dispatchFetch(new URL(path, 'https://blog.example').toString(), {
         ...rest,

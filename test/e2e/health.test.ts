@@ -1,22 +1,9 @@
 import { createServer, type Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import {
-  DEMO_ORIGINS,
-  originsList,
-  startOrigin,
-  startOrigins,
-} from '../../scripts/lib/origin-server.mjs'
+import { startOrigin } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  url: string
-  port: number
-  setMode(mode: string): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 interface Snapshot {
   updatedAt: number
@@ -27,13 +14,13 @@ interface Snapshot {
 // between change writes, so consecutive runs can show a failure and its recovery.
 const SETTINGS = { health: { intervalMs: 1000, maxRounds: 2, minWriteIntervalMs: 0 } }
 
-let servers: Server[]
+const { servers, byId, originsList, replace } = useDemoOrigins()
 let georoute: Georoute
 let hook: HttpServer
 const posts: { origin: string; from: string; to: string; reason: string | null; text: string }[] =
   []
 
-const tokyo = () => servers.find((s) => s.id === 'tokyo')!
+const tokyo = () => byId('tokyo')
 
 /** Runs the Worker's `scheduled` handler as the cron would, and waits for it to finish. */
 async function cron() {
@@ -60,9 +47,8 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve))
   const { port } = hook.address() as AddressInfo
-  servers = await startOrigins(DEMO_ORIGINS)
   // A short probe timeout, so a hung origin is called out in half a second.
-  const origins = originsList(servers, DEMO_ORIGINS).map((o: { probe: object }) => ({
+  const origins = originsList().map((o) => ({
     ...o,
     probe: { ...o.probe, timeoutMs: 500 },
   }))
@@ -75,14 +61,13 @@ beforeAll(async () => {
 
 // Each test starts from every origin up and written so, with no webhook post yet.
 beforeEach(async () => {
-  for (const s of servers) s.setMode('ok')
+  for (const s of servers()) s.setMode('ok')
   await cron()
   posts.length = 0
 })
 
 afterAll(async () => {
   await georoute?.dispose()
-  await Promise.all(servers.map((s) => s.close()))
   await new Promise((resolve) => hook?.close(resolve))
 })
 
@@ -120,8 +105,7 @@ describe('active health probes against real origins', () => {
       healthy: false,
       reason: 'connect error',
     })
-    servers = servers.filter((s) => s.id !== 'tokyo')
-    servers.push(await startOrigin({ id: 'tokyo', region: 'Tokyo', port }))
+    replace(await startOrigin({ id: 'tokyo', region: 'Tokyo', port }))
     await cron()
     expect((await snapshot()).origins.tokyo).toMatchObject({ healthy: true, reason: null })
     expect(posts.map((p) => `${p.origin} ${p.to}`)).toEqual(['tokyo down', 'tokyo up'])

@@ -1,17 +1,7 @@
 import { connect } from 'node:net'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  url: string
-  requests: { method: string; url: string; headers: Record<string, string>; body: string }[]
-  setMode(mode: 'ok' | 'reset' | 'hang' | 'error503' | 'slow'): void
-  clearLog(): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 /** What `/echo` on an origin answers: the request exactly as it arrived there. */
 interface Echo {
@@ -29,29 +19,16 @@ const PARIS_GEO = '48.86,2.35'
 // Miniflare fills cf fields left out with a default place (Austin): null erases them.
 const NOWHERE = { latitude: null, longitude: null, country: null, continent: null }
 
-let servers: Server[]
+const { servers, byId, everything, posts, originsList } = useDemoOrigins()
 let georoute: Georoute
-const byId = (id: string) => servers.find((s) => s.id === id)!
-/** Every request every origin received, as `origin METHOD url`. */
-const everything = () =>
-  servers.flatMap((s) => s.requests.map((r) => `${s.id} ${r.method} ${r.url}`))
 const hostOf = (id: string) => new URL(byId(id).url).host
 
 beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
-  georoute = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS) })
-})
-
-afterEach(() => {
-  for (const s of servers) {
-    s.setMode('ok')
-    s.clearLog()
-  }
+  georoute = await startGeoroute({ origins: originsList() })
 })
 
 afterAll(async () => {
   await georoute?.dispose()
-  await Promise.all(servers?.map((s) => s.close()) ?? [])
 })
 
 /** A Worker of its own, so the passive ejections of a failure test do not leak into others. */
@@ -59,7 +36,7 @@ async function withGeoroute(
   settings: Record<string, unknown>,
   body: (g: Georoute) => Promise<void>,
 ): Promise<void> {
-  const own = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS), settings })
+  const own = await startGeoroute({ origins: originsList(), settings })
   try {
     await body(own)
   } finally {
@@ -337,7 +314,7 @@ describe('failover of a GET', () => {
   it.each(['reset', 'error503'] as const)(
     'answers 503 with Retry-After and a page, never 500, when every origin is %s',
     async (mode) => {
-      for (const s of servers) s.setMode(mode)
+      for (const s of servers()) s.setMode(mode)
       await withGeoroute(FAST_FAILOVER, async (g) => {
         const response = await g.fetch('/posts/hello', { cf: PARIS })
         expect(response.status).toBe(503)
@@ -356,7 +333,6 @@ describe('failover of a GET', () => {
 
 // Writes wait for the whole deadline, not the attempt timeout: keep it short here.
 const FAST_WRITES = { routing: { attemptTimeoutMs: 300, deadlineMs: 600, hedge: false } }
-const posts = () => servers.flatMap((s) => s.requests.filter((r) => r.method === 'POST'))
 
 describe('writes', () => {
   it('sends a POST from a reader in Tokyo to the primary in Frankfurt', async () => {

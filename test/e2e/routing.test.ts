@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
+import { useDemoOrigins } from './origins'
 
-let servers: { id: string; url: string; close(): Promise<void> }[]
+const { originsList } = useDemoOrigins()
 let georoute: Georoute
 
 beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
-  georoute = await startGeoroute({ origins: originsList(servers, DEMO_ORIGINS) })
+  georoute = await startGeoroute({ origins: originsList() })
 })
 
 afterAll(async () => {
   await georoute?.dispose()
-  await Promise.all(servers.map((s) => s.close()))
 })
 
 describe('routing through real origins', () => {

@@ -2,11 +2,11 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
+import { DEMO_ORIGINS } from '../../scripts/lib/origin-server.mjs'
 import type { StatusReport } from '../../worker/status/model'
 import { HEALTH_LEGEND, type Health, healthOf } from '../../worker/status/view'
 import { type Georoute, startGeoroute } from './harness'
+import { useDemoOrigins } from './origins'
 
 // Debian's chromium, never a downloaded browser: CI installs it with apt-get (see .ci/run).
 const CHROMIUM = '/usr/bin/chromium'
@@ -14,13 +14,8 @@ const ARTIFACTS = join(process.cwd(), 'test', 'artifacts')
 const TOKEN = 'e2e-admin-token'
 const PARIS = '48.86,2.35'
 
-interface Server {
-  id: string
-  setMode(mode: string): void
-  close(): Promise<void>
-}
-
-let servers: Server[]
+// The origins keep the states set up below for every test: no reset between tests.
+const { byId, originsList } = useDemoOrigins({ resetAfterEach: false })
 let georoute: Georoute
 let browser: Browser
 let base: URL
@@ -52,9 +47,8 @@ beforeAll(async () => {
         'this test never downloads a browser',
     )
   }
-  servers = await startOrigins(DEMO_ORIGINS)
   georoute = await startGeoroute({
-    origins: originsList(servers, DEMO_ORIGINS),
+    origins: originsList(),
     // One probe round per cron run, and an ejection that outlasts the test.
     settings: {
       health: { maxRounds: 1, fall: 1, rise: 1 },
@@ -65,7 +59,7 @@ beforeAll(async () => {
   // The real socket, so the browser talks HTTP to workerd.
   base = await georoute.mf.ready
   // Three different states: Tokyo refuses connections, Virginia is drained, Frankfurt is fine.
-  servers.find((s) => s.id === 'tokyo')!.setMode('reset')
+  byId('tokyo').setMode('reset')
   const worker = await georoute.mf.getWorker()
   await worker.scheduled({ cron: '* * * * *' })
   const reader = await georoute.fetch('/', { geo: '35.68,139.69' })
@@ -96,7 +90,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await georoute?.dispose()
-  await Promise.all((servers ?? []).map((s) => s.close()))
 })
 
 describe('the status page in a browser', () => {
@@ -109,7 +102,7 @@ describe('the status page in a browser', () => {
 
   it('draws every origin on the map in its legend colour', async () => {
     const page = await openStatusPage(1280, 800)
-    for (const origin of DEMO_ORIGINS as { id: string }[]) {
+    for (const origin of DEMO_ORIGINS) {
       const health = expected.get(origin.id)!
       const circle = page.locator(`svg circle[data-origin="${origin.id}"]`)
       await expect(circle.getAttribute('data-health')).resolves.toBe(health)
@@ -138,7 +131,7 @@ describe('the status page in a browser', () => {
     const page = await openStatusPage(1280, 800)
     const rows = page.locator('tbody tr')
     await expect(rows.count()).resolves.toBe(DEMO_ORIGINS.length)
-    for (const origin of DEMO_ORIGINS as { id: string; label: string }[]) {
+    for (const origin of DEMO_ORIGINS) {
       const text = await page.locator(`tbody tr[data-origin="${origin.id}"]`).textContent()
       expect(text).toContain(origin.id)
       expect(text).toContain(origin.label)

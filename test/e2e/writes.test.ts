@@ -1,23 +1,12 @@
 import { createHmac } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-// @ts-expect-error plain ESM helper without types
-import { DEMO_ORIGINS, originsList, startOrigins } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
-
-interface Server {
-  id: string
-  requests: { method: string; url: string }[]
-  setMode(mode: string): void
-  clearLog(): void
-  close(): Promise<void>
-}
+import { useDemoOrigins } from './origins'
 
 const TOKYO = '35.68,139.69'
 const SECRET = 'cookie-secret-for-tests'
-let servers: Server[]
+const { byId, posts, originsList } = useDemoOrigins()
 let georoute: Georoute
-const byId = (id: string) => servers.find((s) => s.id === id)!
-const posts = () => servers.flatMap((s) => s.requests.filter((r) => r.method === 'POST'))
 
 /** Signs a cookie value the way the Worker does (HMAC-SHA256, base64url). */
 function signed(purpose: string, value: string, secret = SECRET) {
@@ -26,9 +15,8 @@ function signed(purpose: string, value: string, secret = SECRET) {
 }
 
 beforeAll(async () => {
-  servers = await startOrigins(DEMO_ORIGINS)
   georoute = await startGeoroute({
-    origins: originsList(servers, DEMO_ORIGINS),
+    origins: originsList(),
     // Every read must reach an origin here: the edge cache is off (test/e2e/cache.test.ts has it).
     settings: { writes: { pinSeconds: 30, affinity: true }, cache: { enabled: false } },
     bindings: { COOKIE_SECRET: SECRET, ADMIN_TOKEN: 'admin-token' },
@@ -36,10 +24,6 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  for (const s of servers) {
-    s.setMode('ok')
-    s.clearLog()
-  }
   await georoute.fetch('/__georoute/origins/frankfurt/undrain', {
     method: 'POST',
     headers: { authorization: 'Bearer admin-token' },
@@ -48,7 +32,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await georoute?.dispose()
-  await Promise.all(servers.map((s) => s.close()))
 })
 
 describe('writes', () => {
@@ -114,7 +97,7 @@ describe('read-your-writes pin', () => {
 
   it('serves a pinned reader past the edge cache, so they see their own write', async () => {
     const cached = await startGeoroute({
-      origins: originsList(servers, DEMO_ORIGINS),
+      origins: originsList(),
       bindings: { COOKIE_SECRET: SECRET },
     })
     try {
