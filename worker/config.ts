@@ -155,6 +155,21 @@ const HealthSchema = v.strictObject({
   staleAfterMs: v.optional(integer(10_000, 86_400_000, 'staleAfterMs'), 300_000),
 })
 
+const LogsSchema = v.strictObject({
+  /**
+   * Share of requests that write their JSON log line (and Analytics Engine point): 1 = every
+   * request, 0 = none. Lower it on very busy blogs; errors (status >= 500) are always logged.
+   */
+  sampleRate: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(0, 'must be between 0 and 1'),
+      v.maxValue(1, 'must be between 0 and 1'),
+    ),
+    1,
+  ),
+})
+
 const StatusSchema = v.strictObject({
   /** Who sees `/__georoute/` and `/__georoute/status`: anyone, or only with the admin token. */
   access: v.optional(v.picklist(['public', 'admin'], 'must be "public" or "admin"'), 'public'),
@@ -166,6 +181,7 @@ export const SettingsSchema = v.strictObject({
   routing: v.optional(RoutingSchema, {}),
   status: v.optional(StatusSchema, {}),
   health: v.optional(HealthSchema, {}),
+  logs: v.optional(LogsSchema, {}),
   writes: v.optional(WritesSchema, {}),
   cache: v.optional(CacheSettingsSchema, {}),
 })

@@ -16,11 +16,12 @@ export interface RequestRecord {
 }
 
 /**
- * Emits one structured JSON line per request (Workers Logs indexes its fields) and, when the
- * `ANALYTICS` binding is set, one Analytics Engine data point.
+ * Emits one structured JSON line for the request when `log` (Workers Logs indexes its fields)
+ * and, when the `ANALYTICS` binding is set, one Analytics Engine data point (which samples
+ * on its own).
  */
-export function recordRequest(env: Env, record: RequestRecord): void {
-  console.log(JSON.stringify({ message: 'request', ...record }))
+export function recordRequest(env: Env, log: boolean, record: RequestRecord): void {
+  if (log) console.log(JSON.stringify({ message: 'request', ...record }))
   if (!env.ANALYTICS) return
   try {
     env.ANALYTICS.writeDataPoint({

@@ -39,7 +39,9 @@ export async function serve(request: Request, context: RequestContext): Promise<
       `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${served.outcome?.origin?.id ?? 'none'}", total;dur=${totalMs}`,
     )
   }
-  recordRequest(context.env, {
+  const { sampleRate } = context.config.settings.logs
+  const log = sampleRate >= 1 || response.status >= 500 || Math.random() < sampleRate
+  recordRequest(context.env, log, {
     method: request.method,
     path: new URL(request.url).pathname.slice(0, 512),
     status: response.status,

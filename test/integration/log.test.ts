@@ -1,5 +1,6 @@
-import { fetchMock, SELF } from 'cloudflare:test'
+import { createExecutionContext, env, fetchMock, SELF } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import worker from '../../worker'
 import { passiveHealth } from '../../worker/health/passive'
 
 const PARIS = { latitude: '48.85660', longitude: '2.35220', country: 'FR', colo: 'CDG' }
@@ -58,5 +59,24 @@ describe('the request log', () => {
       expect(response.status).toBe(508)
     })
     expect(lines).toEqual([expect.objectContaining({ status: 508, origin: null, attempts: 0 })])
+  })
+
+  it('samples the log line with logs.sampleRate, but always logs errors', async () => {
+    fetchMock.get('https://fra.blog.example.com').intercept({ path: '/sampled' }).reply(200, 'ok')
+    fetchMock.get('https://fra.blog.example.com').intercept({ path: '/broken' }).reply(500, 'no')
+    fetchMock.get('https://iad.blog.example.com').intercept({ path: '/broken' }).reply(500, 'no')
+    fetchMock.get('https://nrt.blog.example.com').intercept({ path: '/broken' }).reply(500, 'no')
+    const quiet = { ...env, SETTINGS: JSON.stringify({ logs: { sampleRate: 0 } }) }
+    const send = (path: string) =>
+      worker.fetch(
+        new Request(`https://blog.example${path}`, { cf: PARIS } as RequestInit),
+        quiet,
+        createExecutionContext(),
+      )
+    const lines = await requestLines(async () => {
+      expect((await send('/sampled')).status).toBe(200)
+      expect((await send('/broken')).status).toBe(503)
+    })
+    expect(lines.map((l) => l.path)).toEqual(['/broken'])
   })
 })

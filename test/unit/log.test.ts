@@ -19,10 +19,18 @@ const RECORD: RequestRecord = {
 afterEach(() => vi.restoreAllMocks())
 
 describe('recordRequest', () => {
+  it('writes the log line only when asked, and the data point either way', () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    const writeDataPoint = vi.fn()
+    recordRequest({ ANALYTICS: { writeDataPoint } } as unknown as Env, false, RECORD)
+    expect(log).not.toHaveBeenCalled()
+    expect(writeDataPoint).toHaveBeenCalledTimes(1)
+  })
+
   it('writes one Analytics Engine data point indexed by origin', () => {
     vi.spyOn(console, 'log').mockImplementation(() => {})
     const writeDataPoint = vi.fn()
-    recordRequest({ ANALYTICS: { writeDataPoint } } as unknown as Env, RECORD)
+    recordRequest({ ANALYTICS: { writeDataPoint } } as unknown as Env, true, RECORD)
     expect(writeDataPoint).toHaveBeenCalledWith({
       blobs: ['tokyo', 'NRT', 'MISS', '5xx'],
       doubles: [40, 503, 35],
@@ -37,7 +45,7 @@ describe('recordRequest', () => {
       throw new Error('limit')
     }
     expect(() =>
-      recordRequest({ ANALYTICS: { writeDataPoint } } as unknown as Env, RECORD),
+      recordRequest({ ANALYTICS: { writeDataPoint } } as unknown as Env, true, RECORD),
     ).not.toThrow()
     expect(error).toHaveBeenCalled()
   })
