@@ -7,7 +7,7 @@ import { serve } from './pipeline'
 import { errorPage } from './proxy'
 import { statusAccess, statusJson, statusPage } from './status'
 
-export type AppEnv = { Bindings: Env; Variables: { config: Config } }
+export type AppEnv = { Bindings: Env; Variables: { config: Config; publicUrl: URL } }
 
 const app = new Hono<AppEnv>()
 
@@ -20,13 +20,15 @@ app.use('*', async (c, next) => {
     )
     return errorPage(500, 'georoute: invalid configuration', result.errors.join('\n'))
   }
-  const publicHost = new URL(c.req.url).host
+  const publicUrl = new URL(c.req.url)
+  const publicHost = publicUrl.host
   if (result.config.originHosts.has(publicHost)) {
     const message = `an origin's url points at this Worker's own host (${publicHost}): requests would loop`
     console.error(JSON.stringify({ message: `georoute: invalid configuration: ${message}` }))
     return errorPage(500, 'georoute: invalid configuration', message)
   }
   c.set('config', result.config)
+  c.set('publicUrl', publicUrl)
   await next()
 })
 
@@ -41,7 +43,14 @@ app.post('/__georoute/purge', requireAdmin, purgeCache)
 // Reserved paths are never proxied.
 app.all('/__georoute/*', (c) => c.json({ error: 'not found' }, 404))
 
-app.all('*', (c) => serve(c.req.raw, { env: c.env, ctx: c.executionCtx, config: c.get('config') }))
+app.all('*', (c) =>
+  serve(c.req.raw, {
+    env: c.env,
+    ctx: c.executionCtx,
+    config: c.get('config'),
+    publicUrl: c.get('publicUrl'),
+  }),
+)
 
 app.onError((error) => {
   // Only a bug reaches here: log it, and give the reader a plain page rather than a trace.

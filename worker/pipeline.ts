@@ -21,6 +21,8 @@ export interface RequestContext {
   env: Env
   ctx: ExecutionContext
   config: Config
+  /** The reader's URL, parsed once. */
+  publicUrl: URL
 }
 
 /** The request path for everything outside `/__georoute/`: cache, route, proxy, trace, log. */
@@ -43,7 +45,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
   const log = sampleRate >= 1 || response.status >= 500 || Math.random() < sampleRate
   recordRequest(context.env, log, {
     method: request.method,
-    path: new URL(request.url).pathname.slice(0, 512),
+    path: context.publicUrl.pathname.slice(0, 512),
     status: response.status,
     origin: served.origin ?? null,
     attempts: served.outcome?.attempts.length ?? 0,
@@ -67,7 +69,7 @@ const refused = (
 
 async function route(
   request: Request,
-  { env, ctx, config }: RequestContext,
+  { env, ctx, config, publicUrl }: RequestContext,
   started: number,
 ): Promise<Partial<Served> & { response: Response; cacheMs: number }> {
   if (isLoop(request.headers)) {
@@ -80,7 +82,6 @@ async function route(
       errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`),
     )
   }
-  const publicUrl = new URL(request.url)
   const { routing, writes } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
   // Costs nothing for readers without our cookies (the cache bypasses pinned readers itself).
