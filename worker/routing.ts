@@ -52,7 +52,8 @@ export function rankOrigins(
   now: number,
   defaultOrder?: readonly string[],
 ): RankedOrigin[] {
-  const ranked: (RankedOrigin & { score: number })[] = []
+  const ranked: RankedOrigin[] = []
+  const scores: number[] = []
   for (const origin of origins) {
     const distance = reader ? distanceKm(reader.lat, reader.lon, origin.lat, origin.lon) : undefined
     let score: number
@@ -65,9 +66,16 @@ export function rankOrigins(
       origin,
       tier: tierOf(health.get(origin.id) ?? NO_HEALTH, now),
       distanceKm: distance,
-      score,
     })
+    scores.push(score)
   }
-  ranked.sort((a, b) => a.tier - b.tier || a.score - b.score || a.origin.index - b.origin.index)
-  return ranked.map(({ score: _score, ...rest }) => rest)
+  // Sort positions, not objects: the scores stay out of the result without copying each entry.
+  const order = ranked.map((_, i) => i)
+  order.sort(
+    (a, b) =>
+      ranked[a]!.tier - ranked[b]!.tier ||
+      scores[a]! - scores[b]! ||
+      ranked[a]!.origin.index - ranked[b]!.origin.index,
+  )
+  return order.map((i) => ranked[i]!)
 }

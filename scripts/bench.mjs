@@ -1,0 +1,183 @@
+/**
+ * `npm run bench`: georoute's speed, measured side by side with a bare Worker on this machine.
+ *
+ *   npm run bench                  full run (a few minutes), writes docs/BENCHMARKS.md
+ *   npm run bench -- --quick       shorter rounds, for a quick look
+ *   npm run bench -- --seconds 5 --rounds 3 --connections 32 --only miss,hit,failover
+ *   npm run bench -- --no-write    print only
+ *
+ * A lean origin serves a ~20 KB page on 127.0.0.1. Every Worker runs under the same workerd
+ * (Miniflare API, listening socket wired straight to the Worker, no dev proxy in between),
+ * and every target is driven by the same `wrk` settings in alternating rounds. See
+ * docs/BENCHMARKS.md for what each number means.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { machineDescription } from './lib/bench-proc.mjs'
+import { checkGoals, missBreakdown, renderReport } from './lib/bench-report.mjs'
+import { runRounds } from './lib/bench-rounds.mjs'
+import { runScenarios } from './lib/bench-scenarios.mjs'
+import { measureStartup, WORKERD } from './lib/bench-startup.mjs'
+import { nginxVersion, startOriginProcess } from './lib/bench-targets.mjs'
+import { writeReporter, wrkVersion } from './lib/bench-wrk.mjs'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const WORK = join(ROOT, '.wrangler', 'bench')
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    connections: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'docs', 'BENCHMARKS.md') },
+    'no-write': { type: 'boolean', default: false },
+  },
+})
+
+const options = {
+  seconds: Number(flags.seconds ?? (flags.quick ? 2 : 5)),
+  oneSeconds: flags.quick ? 1 : 2,
+  rounds: Number(flags.rounds ?? (flags.quick ? 2 : 3)),
+  connections: Number(flags.connections ?? 32),
+}
+const only = flags.only ? new Set(flags.only.split(',')) : undefined
+const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`)
+
+/** Bundles the Worker exactly as `wrangler deploy` would, and measures the bundle. */
+function buildBundle() {
+  const outdir = join(WORK, 'bundle')
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'wrangler'),
+    ['deploy', '--dry-run', '--outdir', outdir],
+    {
+      cwd: ROOT,
+      stdio: 'pipe',
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    },
+  )
+  const script = join(outdir, 'index.js')
+  const bytes = readFileSync(script)
+  return { script, raw: bytes.length, gzip: gzipSync(bytes).length }
+}
+
+/** @type {(() => Promise<void>)[]} */
+const cleanups = []
+async function cleanUp() {
+  for (const close of cleanups.splice(0).reverse()) await close().catch(() => {})
+}
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(signal, () => cleanUp().finally(() => process.exit(130)))
+}
+
+async function main() {
+  mkdirSync(WORK, { recursive: true })
+  const machine = machineDescription()
+  const wrk = wrkVersion()
+  const nginx = nginxVersion()
+  /** @type {string[]} */
+  const notes = []
+  log(`georoute bench: ${machine.cpu}, ${machine.memory}, load ${machine.load}`)
+  if (!wrk) {
+    notes.push('wrk is not installed (Debian: `apt-get install wrk`): load rounds were skipped.')
+    log('wrk is not installed (apt-get install wrk): load rounds skipped')
+  }
+  if (!nginx)
+    notes.push('nginx is not installed (`apt-get install nginx-light`): its row is skipped.')
+
+  log('bundling the Worker (wrangler deploy --dry-run)…')
+  const bundle = buildBundle()
+  const origin = await startOriginProcess()
+  cleanups.push(origin.close)
+  const reporter = writeReporter(WORK)
+
+  const scenarios = wrk
+    ? await runScenarios({
+        script: bundle.script,
+        origin,
+        nginx: Boolean(nginx),
+        work: WORK,
+        only,
+        cleanups,
+        notes,
+        log,
+        rounds: (scenario) => runRounds(scenario, { ...options, reporter, log }),
+      })
+    : []
+
+  notes.push(...missBreakdown(scenarios.find((s) => s.id === 'miss')))
+
+  log('routing micro-benchmark…')
+  const routing = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'scripts', 'lib', 'bench-routing.mjs'),
+        ...(flags.quick ? ['--quick'] : []),
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    ),
+  )
+
+  log('start-up and KV reads under raw workerd…')
+  const { startup, kv } = await measureStartup({
+    work: WORK,
+    script: bundle.script,
+    origin: origin.url,
+    reporter: wrk ? reporter : undefined,
+  })
+  machine.load = `${machine.load} at start, ${machineDescription().load} at end (1, 5, 15 min)`
+
+  const goals = checkGoals({ scenarios, routing, bundle, kv })
+  const report = renderReport({
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    machine: {
+      CPU: machine.cpu,
+      Memory: machine.memory,
+      OS: machine.os,
+      Node: machine.node,
+      'Load average': machine.load,
+    },
+    tools: {
+      workerd: WORKERD.version,
+      wrk: wrk ?? 'not installed',
+      nginx: nginx ?? 'not installed',
+    },
+    options: {
+      'rounds per scenario': options.rounds,
+      'seconds per loaded run': options.seconds,
+      connections: options.connections,
+      'seconds per one-connection run': options.oneSeconds,
+    },
+    scenarios,
+    routing,
+    bundle,
+    startup,
+    kv,
+    goals,
+    notes,
+  })
+  if (!flags['no-write']) {
+    mkdirSync(dirname(flags.out), { recursive: true })
+    writeFileSync(flags.out, report)
+    log(`wrote ${flags.out}`)
+  }
+  log('')
+  for (const goal of goals) {
+    const state = goal.met === undefined ? 'n/a   ' : goal.met ? 'met   ' : 'MISSED'
+    log(`${state} ${goal.label}: ${goal.detail}`)
+  }
+}
+
+try {
+  await main()
+} finally {
+  await cleanUp()
+}

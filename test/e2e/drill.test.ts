@@ -1,0 +1,78 @@
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runDrill } from '../../scripts/lib/drill-run.mjs'
+import { BUNDLE_DIR } from './harness'
+
+type Drill = Awaited<ReturnType<typeof runDrill>>
+
+// The short fault drill (`npm run drill -- --short`): real origins, the bundled Worker under
+// workerd, a steady stream of reads and writes, and every fault once. About 40 s.
+let drill: Drill
+
+beforeAll(async () => {
+  drill = await runDrill({ script: join(BUNDLE_DIR, 'index.js'), short: true })
+}, 120_000)
+
+const phase = (name: string) => {
+  const found = drill.results.find((r) => r.name === name)
+  if (!found) throw new Error(`no phase "${name}"`)
+  return found
+}
+
+const NEAREST_FAULTS = [
+  'nearest origin resets connections',
+  'nearest origin hangs',
+  'nearest origin answers 503',
+]
+
+describe('fault drill (short)', () => {
+  it('fails no GET while at least one origin is up, through every fault', () => {
+    // On failure, the first failed GETs of each phase are shown, with what came back.
+    const failed = drill.results.filter((r) => r.failedGets > 0)
+    expect(failed.map((r) => ({ phase: r.name, count: r.failedGets, first: r.failures }))).toEqual(
+      [],
+    )
+    expect(drill.results.every((r) => r.gets > 0)).toBe(true)
+  })
+
+  it('never delivers a POST twice, even when the primary dies mid-write', () => {
+    expect(drill.results.reduce((n, r) => n + r.duplicatedPosts, 0)).toBe(0)
+    // The fault was real: writes that reached the dying primary were refused, not retried.
+    expect(phase('primary dies during writes').postsRefused).toBeGreaterThan(0)
+  })
+
+  it('sends POSTs to the primary only', () => {
+    expect(drill.results.reduce((n, r) => n + r.misroutedPosts, 0)).toBe(0)
+  })
+
+  it('moves readers away from a failing nearest origin and gives them back once it recovers', () => {
+    for (const name of NEAREST_FAULTS) {
+      expect(phase(name).movedAwayMs, name).toBeDefined()
+      expect(phase(name).backMs, name).toBeDefined()
+    }
+  })
+
+  it('answers with a cached page or a clean 503 while every origin is down', () => {
+    const down = phase('every origin dies').allDown
+    expect(down?.unclean).toBe(0)
+    expect(down?.clean503).toBeGreaterThan(0)
+  })
+
+  it('serves pages cached before the outage while every origin is down', () => {
+    expect(drill.cacheAvailable).toBe(true)
+    const down = phase('every origin dies').allDown
+    expect(down?.cachedPageGets).toBeGreaterThan(0)
+    expect(down?.cachedPagesServed).toBe(down?.cachedPageGets)
+    expect(down?.servedFromCache).toBeGreaterThan(0)
+  })
+
+  it('keeps serving readers while KV holds a corrupt snapshot', () => {
+    const corrupt = phase('KV holds a corrupt snapshot')
+    expect(corrupt.gets).toBeGreaterThan(0)
+    expect(corrupt.failedGets).toBe(0)
+  })
+
+  it('meets every drill goal', () => {
+    expect(drill.goals.filter((g) => !g.met)).toEqual([])
+  })
+})
