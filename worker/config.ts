@@ -144,11 +144,11 @@ const HealthSchema = v.strictObject({
   /**
    * Change writes are paced by a token bucket: it holds `writeBurst` writes and refills one per
    * `minWriteIntervalMs`. An outage and its recovery are written at once; an origin flapping
-   * all day costs at most about 730 writes/day with the defaults, even when a cron run reads a
+   * all day costs at most about 740 writes/day with the defaults, even when a cron run reads a
    * snapshot up to 60 s stale (see worker/health/snapshot.ts).
    */
   minWriteIntervalMs: v.optional(integer(0, 3_600_000, 'minWriteIntervalMs'), 240_000),
-  writeBurst: v.optional(integer(1, 100, 'writeBurst'), 3),
+  writeBurst: v.optional(integer(1, 100, 'writeBurst'), 10),
   /** How long an isolate reuses the snapshot it read before reading KV again. */
   memoTtlMs: v.optional(integer(0, 300_000, 'memoTtlMs'), 10_000),
   /** Grace past a missed heartbeat before readers treat the snapshot as unknown. */

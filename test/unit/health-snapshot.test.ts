@@ -104,12 +104,12 @@ describe('when the cron writes the snapshot', () => {
     let healthy = true
     for (let i = 0; i < settings.writeBurst; i++) {
       healthy = !healthy
-      const at = T0 + (i + 1) * MINUTE
+      const at = T0 + (i + 1) * 10_000
       const states = { tokyo: { ...initialState(T0), healthy } }
       expect(writeReason(stored, states, at, settings, at)).toBe('change')
       stored = nextSnapshot(stored, states, at, settings)
     }
-    // A minute between writes refilled a little; the next credit is whole after the rest.
+    // Ten seconds between writes refilled a little; the next credit is whole after the rest.
     const spentAt = stored.updatedAt
     const left = stored.writeCredits!
     expect(left).toBeLessThan(1)
@@ -239,8 +239,8 @@ describe('healthFromSnapshot', () => {
   it('gives each origin the probes verdict', () => {
     expect(healthFromSnapshot(stored, T0 + MINUTE, settings)).toEqual(
       new Map([
-        ['tokyo', { healthy: false }],
-        ['virginia', { healthy: true }],
+        ['tokyo', { healthy: false, since: T0 }],
+        ['virginia', { healthy: true, since: T0 }],
       ]),
     )
   })

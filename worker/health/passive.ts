@@ -106,14 +106,6 @@ export class PassiveHealth {
     this.#states.set(originId, next)
   }
 
-  /** Lifts an ejection that began before a probe saw the origin healthy. */
-  probeSucceeded(originId: string, checkedAt: number): void {
-    const state = this.#states.get(originId)
-    if (state && state.ejectedUntil > checkedAt && state.ejectedAt < checkedAt) {
-      this.#states.set(originId, { ...state, ejectedUntil: checkedAt })
-    }
-  }
-
   get(originId: string): PassiveState | undefined {
     return this.#states.get(originId)
   }

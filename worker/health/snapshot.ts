@@ -4,7 +4,6 @@
  * plan allows 1,000 KV writes a day. Readers see it through a per-isolate memo.
  */
 import type { HealthSettings } from '../config'
-import type { OriginHealth } from '../routing'
 import type { OriginState } from './state'
 
 export const HEALTH_KEY = 'georoute:health'
@@ -138,16 +137,23 @@ export function isStale(
   return now - snapshot.updatedAt > health.heartbeatMs + health.staleAfterMs
 }
 
+/** The probes' verdict on one origin, and since when it holds. */
+export interface ProbedHealth {
+  healthy: boolean
+  since: number
+}
+
 /** The probes' verdict per origin for ranking; empty (unknown) when absent or stale. */
 export function healthFromSnapshot(
   snapshot: Snapshot | undefined,
   now: number,
   health: Pick<HealthSettings, 'heartbeatMs' | 'staleAfterMs'>,
-): Map<string, OriginHealth> {
-  const view = new Map<string, OriginHealth>()
+): Map<string, ProbedHealth> {
+  const view = new Map<string, ProbedHealth>()
   if (!snapshot || isStale(snapshot, now, health)) return view
-  for (const [id, state] of Object.entries(snapshot.origins))
-    view.set(id, { healthy: state.healthy })
+  for (const [id, state] of Object.entries(snapshot.origins)) {
+    view.set(id, { healthy: state.healthy, since: state.since })
+  }
   return view
 }
 
@@ -184,7 +190,7 @@ export function writeCredits(stored: Snapshot, now: number, limits: WriteLimits)
  * start, and KV may serve a copy up to 60 s old: the previous run's write may be missing, never
  * an older one (runs are a minute apart and never overlap), and a run makes at most one change
  * write. So the runs form at most two chains that each see their own writes, and each chain
- * obeys the bucket: at most 2 × (a day / interval + burst) change writes a day, about 730 with
+ * obeys the bucket: at most 2 × (a day / interval + burst) change writes a day, about 740 with
  * the defaults, and half that when reads are fresh. A stale read can also repeat a change (one
  * write, one webhook) that was just written.
  */

@@ -5,22 +5,24 @@ import type { PassiveHealth } from './passive'
 
 /**
  * Merges what routing needs to know of each origin: the probes' verdict (`probed`, absent or
- * stale = unknown), the operator's drains, and this isolate's passive ejections.
+ * stale = unknown), the operator's drains, and this isolate's passive ejections. Probes that
+ * saw an origin come back up after this isolate ejected it end the ejection early.
  */
 export function healthView(
   origins: readonly ResolvedOrigin[],
-  probed: ReadonlyMap<string, { healthy?: boolean }>,
+  probed: ReadonlyMap<string, { healthy: boolean; since: number }>,
   overrides: Overrides,
   passive: PassiveHealth,
 ): HealthLookup {
   const view = new Map<string, OriginHealth>()
   for (const origin of origins) {
     const health: OriginHealth = {}
-    const verdict = probed.get(origin.id)?.healthy
-    if (verdict !== undefined) health.healthy = verdict
+    const verdict = probed.get(origin.id)
+    if (verdict) health.healthy = verdict.healthy
     if (overrides.drained.includes(origin.id)) health.drained = true
-    const ejectedUntil = passive.get(origin.id)?.ejectedUntil
-    if (ejectedUntil) health.ejectedUntil = ejectedUntil
+    const ejection = passive.get(origin.id)
+    const recoveredSince = verdict?.healthy && ejection && verdict.since > ejection.ejectedAt
+    if (ejection?.ejectedUntil && !recoveredSince) health.ejectedUntil = ejection.ejectedUntil
     view.set(origin.id, health)
   }
   return view
