@@ -11,23 +11,43 @@ export type AppEnv = { Bindings: Env; Variables: { config: Config; publicUrl: UR
 
 const app = new Hono<AppEnv>()
 
-// Configuration first: an invalid list is a clear 5xx naming every problem, never a stack trace.
-app.use('*', async (c, next) => {
-  const result = loadConfig(c.env)
+/**
+ * The configuration for a request, or the 5xx page that replaces every answer while it is
+ * invalid: a clear page naming every problem, and a log line, never a stack trace.
+ */
+export function configFor(env: Env, publicUrl: URL): Config | Response {
+  const result = loadConfig(env)
   if (!result.ok) {
     console.error(
       JSON.stringify({ message: 'georoute: invalid configuration', errors: result.errors }),
     )
     return errorPage(500, 'georoute: invalid configuration', result.errors.join('\n'))
   }
-  const publicUrl = new URL(c.req.url)
-  const publicHost = publicUrl.host
-  if (result.config.originHosts.has(publicHost)) {
-    const message = `an origin's url points at this Worker's own host (${publicHost}): requests would loop`
+  if (result.config.originHosts.has(publicUrl.host)) {
+    const message = `an origin's url points at this Worker's own host (${publicUrl.host}): requests would loop`
     console.error(JSON.stringify({ message: `georoute: invalid configuration: ${message}` }))
     return errorPage(500, 'georoute: invalid configuration', message)
   }
-  c.set('config', result.config)
+  return result.config
+}
+
+/** Only a bug reaches here: log it, and give the reader a plain page rather than a trace. */
+export function unhandled(error: unknown): Response {
+  console.error(
+    JSON.stringify({
+      message: 'georoute: unhandled error',
+      error: String(error),
+      stack: (error as Error).stack,
+    }),
+  )
+  return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
+}
+
+app.use('*', async (c, next) => {
+  const publicUrl = new URL(c.req.url)
+  const config = configFor(c.env, publicUrl)
+  if (config instanceof Response) return config
+  c.set('config', config)
   c.set('publicUrl', publicUrl)
   await next()
 })
@@ -52,16 +72,6 @@ app.all('*', (c) =>
   }),
 )
 
-app.onError((error) => {
-  // Only a bug reaches here: log it, and give the reader a plain page rather than a trace.
-  console.error(
-    JSON.stringify({
-      message: 'georoute: unhandled error',
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  )
-  return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
-})
+app.onError(unhandled)
 
 export default app

@@ -1,9 +1,24 @@
-import app from './app'
+import app, { configFor, unhandled } from './app'
 import type { Env } from './env'
 import { scheduled } from './health/scheduled'
+import { serve } from './pipeline'
+
+/** True for the reserved paths that the Hono app answers (status page, JSON, admin API). */
+const isReserved = (path: string) => path === '/__georoute' || path.startsWith('/__georoute/')
 
 export default {
-  fetch: app.fetch,
+  // Proxied requests take the short way (no router on the hot path); reserved ones go to Hono.
+  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    const publicUrl = new URL(request.url)
+    if (isReserved(publicUrl.pathname)) return app.fetch(request, env, ctx)
+    try {
+      const config = configFor(env, publicUrl)
+      if (config instanceof Response) return config
+      return await serve(request, { env, ctx, config, publicUrl })
+    } catch (error) {
+      return unhandled(error)
+    }
+  },
   // Cron (every minute): probe the origins, write health to KV when it changes.
   scheduled,
 } satisfies ExportedHandler<Env>

@@ -63,12 +63,24 @@ export interface EdgeFacts {
   publicUrl: URL
 }
 
+// Never forwarded from the reader, whatever `Connection` says.
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...EDGE_SET, ...INTERNAL])
+
+/** The field names listed in `Connection` (RFC 9110 §7.6.1), lowercased. */
+function connectionNamed(headers: Headers): Set<string> | undefined {
+  const value = headers.get('connection')
+  if (!value) return undefined
+  return new Set(value.split(',').map((name) => name.trim().toLowerCase()))
+}
+
 /** Headers for the origin: the reader's, less hop-by-hop and spoofable ones, plus ours. */
 export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
-  const headers = new Headers(incoming)
-  stripHopByHop(headers)
-  for (const name of EDGE_SET) headers.delete(name)
-  for (const name of INTERNAL) headers.delete(name)
+  // One pass over the reader's fields (cheaper than copying all and deleting ~25 names).
+  const named = connectionNamed(incoming)
+  const headers = new Headers()
+  for (const [name, value] of incoming) {
+    if (!NOT_FORWARDED.has(name) && !named?.has(name)) headers.append(name, value)
+  }
   if (edge.clientIp) headers.set('x-forwarded-for', edge.clientIp)
   headers.set('x-forwarded-proto', edge.publicUrl.protocol.slice(0, -1))
   headers.set('x-forwarded-host', edge.publicUrl.host)
