@@ -24,6 +24,7 @@ import { runScenarios } from './lib/bench-scenarios.mjs'
 import { measureStartup, WORKERD } from './lib/bench-startup.mjs'
 import { nginxVersion, startOriginProcess } from './lib/bench-targets.mjs'
 import { writeReporter, wrkVersion } from './lib/bench-wrk.mjs'
+import { buildBundle } from './lib/bundle.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const WORK = join(ROOT, '.wrangler', 'bench')
@@ -50,18 +51,8 @@ const only = flags.only ? new Set(flags.only.split(',')) : undefined
 const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`)
 
 /** Bundles the Worker exactly as `wrangler deploy` would, and measures the bundle. */
-function buildBundle() {
-  const outdir = join(WORK, 'bundle')
-  execFileSync(
-    join(ROOT, 'node_modules', '.bin', 'wrangler'),
-    ['deploy', '--dry-run', '--outdir', outdir],
-    {
-      cwd: ROOT,
-      stdio: 'pipe',
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-    },
-  )
-  const script = join(outdir, 'index.js')
+function bundleAndMeasure() {
+  const script = buildBundle(join(WORK, 'bundle'))
   const bytes = readFileSync(script)
   return { script, raw: bytes.length, gzip: gzipSync(bytes).length }
 }
@@ -91,7 +82,7 @@ async function main() {
     notes.push('nginx is not installed (`apt-get install nginx-light`): its row is skipped.')
 
   log('bundling the Worker (wrangler deploy --dry-run)…')
-  const bundle = buildBundle()
+  const bundle = bundleAndMeasure()
   const origin = await startOriginProcess()
   cleanups.push(origin.close)
   const reporter = writeReporter(WORK)

@@ -7,12 +7,12 @@
  *   npm run drill -- --short      the short version that `npm test` runs
  *   npm run drill -- --no-write   print only
  */
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { machineDescription } from './lib/bench-proc.mjs'
+import { buildBundle } from './lib/bundle.mjs'
 import { renderDrillReport, summaryLine } from './lib/drill-report.mjs'
 import { runDrill } from './lib/drill-run.mjs'
 
@@ -28,19 +28,10 @@ const { values: flags } = parseArgs({
 const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`)
 
 log('bundling the Worker (wrangler deploy --dry-run)…')
-const outdir = join(ROOT, '.wrangler', 'drill', 'bundle')
-execFileSync(
-  join(ROOT, 'node_modules', '.bin', 'wrangler'),
-  ['deploy', '--dry-run', '--outdir', outdir],
-  {
-    cwd: ROOT,
-    stdio: 'pipe',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-  },
-)
+const script = buildBundle(join(ROOT, '.wrangler', 'drill', 'bundle'))
 
 const machine = machineDescription()
-const run = await runDrill({ script: join(outdir, 'index.js'), short: flags.short, log })
+const run = await runDrill({ script, short: flags.short, log })
 log('')
 for (const result of run.results) {
   log(summaryLine(result))

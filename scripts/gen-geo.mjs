@@ -3,9 +3,9 @@
 // ISO 3166-1 alpha-2 code (Cloudflare's `cf.country`), and one per Cloudflare continent code
 // (`cf.continent`), the spherical mean of its countries' centroids.
 // Run `node scripts/gen-geo.mjs` after upgrading world-countries; a unit test checks it is current.
-import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { writeOrCheck } from './lib/generated.mjs'
 
 const require = createRequire(import.meta.url)
 const pkg = require('world-countries/package.json')
@@ -79,23 +79,10 @@ ${cont}
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = new URL('../worker/geo-data.generated.ts', import.meta.url)
   const text = render(buildGeoData(countries), pkg.version)
-  const before = (() => {
-    try {
-      return readFileSync(out, 'utf8')
-    } catch {
-      return ''
-    }
-  })()
-  if (process.argv.includes('--check')) {
-    if (before !== text) {
-      console.error('worker/geo-data.generated.ts is out of date: run node scripts/gen-geo.mjs')
-      process.exit(1)
-    }
-    console.log('geo data is current')
-  } else {
-    writeFileSync(out, text)
-    console.log(
-      `wrote ${fileURLToPath(out)} (${Object.keys(buildGeoData(countries).country).length} countries)`,
-    )
-  }
+  const count = Object.keys(buildGeoData(countries).country).length
+  writeOrCheck(out, text, {
+    what: 'geo data',
+    command: 'node scripts/gen-geo.mjs',
+    summary: `${count} countries`,
+  })
 }

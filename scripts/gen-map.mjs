@@ -4,11 +4,11 @@
 // inhabited latitudes, so the Worker places any origin with plain arithmetic and ships no
 // geography library. Run `node scripts/gen-map.mjs` after upgrading world-atlas;
 // `node scripts/gen-map.mjs --check` (run before the tests) fails when the file is out of date.
-import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { geoEquirectangular, geoPath } from 'd3-geo'
 import { feature } from 'topojson-client'
+import { writeOrCheck } from './lib/generated.mjs'
 
 const require = createRequire(import.meta.url)
 const pkg = require('world-atlas/package.json')
@@ -149,23 +149,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = new URL('../worker/status/world-map.generated.ts', import.meta.url)
   const rings = projectRings(land)
   const text = render(pathData(rings), pkg.version)
-  const before = (() => {
-    try {
-      return readFileSync(out, 'utf8')
-    } catch {
-      return ''
-    }
-  })()
-  if (process.argv.includes('--check')) {
-    if (before !== text) {
-      console.error(
-        'worker/status/world-map.generated.ts is out of date: run node scripts/gen-map.mjs',
-      )
-      process.exit(1)
-    }
-    console.log('world map is current')
-  } else {
-    writeFileSync(out, text)
-    console.log(`wrote ${fileURLToPath(out)} (${rings.length} rings, ${text.length} bytes)`)
-  }
+  writeOrCheck(out, text, {
+    what: 'world map',
+    command: 'node scripts/gen-map.mjs',
+    summary: `${rings.length} rings, ${text.length} bytes`,
+  })
 }
