@@ -66,6 +66,32 @@ describe('hits and misses', () => {
   })
 })
 
+describe('the precomputed fast hit', () => {
+  it('never answers a reader with Authorization from an entry not explicitly shared', async () => {
+    answer(page({ 'cache-control': 'max-age=60' }, 'shared page'))
+    await fetchThrough('/posts/auth')
+    expect((await fetchThrough('/posts/auth')).cache).toBe('HIT')
+    const withCredentials = await fetchThrough('/posts/auth', {
+      headers: { authorization: 'Bearer t' },
+    })
+    expect(withCredentials.cache).toBe('MISS')
+    expect(paths()).toEqual(['GET /posts/auth', 'GET /posts/auth'])
+  })
+
+  it('falls back to the full policy when the fast facts are unreadable', async () => {
+    const key = 'https://blog.example/__georoute/cache/0/posts/fast'
+    await fetchThrough('/posts/fast')
+    const entry = await caches.default.match(key)
+    const headers = new Headers(entry?.headers)
+    headers.set('x-georoute-fast', '{"until":')
+    await caches.default.put(key, new Response(await entry?.text(), { headers }))
+    const hit = await fetchThrough('/posts/fast')
+    expect([hit.cache, hit.body]).toEqual(['HIT', 'hello'])
+    expect(hit.headers.get('age')).toMatch(/^\d+$/)
+    expect(paths()).toEqual(['GET /posts/fast'])
+  })
+})
+
 describe('entries it cannot read', () => {
   it('treats a corrupt entry as a miss and replaces it', async () => {
     await caches.default.put(

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  fastHeaders,
+  fastHit,
   isStorable,
   judge,
   keepSeconds,
@@ -319,5 +321,75 @@ describe('revalidation', () => {
   it('does not refresh a copy from a 304 for another representation', () => {
     const { policy } = stored({ 'cache-control': 'max-age=60', etag: '"v1"' })
     expect(refreshed(policy, view(), new Headers({ etag: '"v2"' })).matches).toBe(false)
+  })
+})
+
+describe('fastHit: the precomputed hit agrees with the full policy', () => {
+  const cases: [string, Record<string, string>, Options?][] = [
+    ['max-age', { 'cache-control': 'public, max-age=60' }],
+    ['s-maxage', { 'cache-control': 'max-age=5, s-maxage=60' }],
+    ['Expires', { expires: new Date(T0 + 60_000).toUTCString(), date: new Date(T0).toUTCString() }],
+    ['default TTL', { 'content-type': 'text/html' }, { defaultTtl: 60 }],
+    ['an Age from upstream', { 'cache-control': 'max-age=60', age: '20' }],
+    ['must-revalidate', { 'cache-control': 'max-age=60, must-revalidate' }],
+    ['stale-while-revalidate', { 'cache-control': 'max-age=60, stale-while-revalidate=600' }],
+    ['no-cache', { 'cache-control': 'no-cache, max-age=60' }],
+    ['Vary: Accept-Encoding', { 'cache-control': 'max-age=60', vary: 'Accept-Encoding' }],
+    [
+      'hop-by-hop fields',
+      { 'cache-control': 'max-age=60', connection: 'x-hop', 'x-hop': '1', 'keep-alive': 'a' },
+    ],
+    ['a 1xx warning', { 'cache-control': 'max-age=60', warning: '110 - "stale"' }],
+    [
+      'heuristic freshness under a day',
+      {
+        date: new Date(T0).toUTCString(),
+        'last-modified': new Date(T0 - 86_400_000).toUTCString(),
+      },
+    ],
+  ]
+
+  it.each(cases)(
+    '%s: fresh exactly when judge says fresh, with the same headers',
+    (_, headers, options) => {
+      at(0)
+      const { object } = stored(headers, options)
+      const fast = fastHit(object)
+      for (const seconds of [0, 1, 19, 30, 39, 40, 59, 60, 61, 3_000]) {
+        at(seconds)
+        const now = Date.now()
+        const full = judge(object, view(options?.request))
+        const fastFresh = fast !== undefined && now < fast.until
+        expect(fastFresh, `at ${seconds}s`).toBe(full.verdict === 'fresh')
+        if (fast && fastFresh) {
+          expect(fast.status).toBe(object.st)
+          expect(Object.fromEntries(fastHeaders(fast, now))).toEqual(
+            Object.fromEntries(full.headers ?? []),
+          )
+        }
+      }
+    },
+  )
+
+  it('has no fast path for an entry that varies on a request field', () => {
+    const { object } = stored(
+      { 'cache-control': 'max-age=60', vary: 'Accept-Language' },
+      { request: { 'accept-language': 'fr' } },
+    )
+    expect(fastHit(object)).toBeUndefined()
+  })
+
+  it('has no fast path for heuristic freshness over a day (the library adds a warning as it ages)', () => {
+    const { object } = stored({
+      date: new Date(T0).toUTCString(),
+      'last-modified': new Date(T0 - 365 * 86_400_000).toUTCString(),
+    })
+    expect(judge(object, view()).verdict).toBe('fresh')
+    expect(fastHit(object)).toBeUndefined()
+  })
+
+  it('has no fast path for an entry stored stale', () => {
+    const { object } = stored({ 'cache-control': 'max-age=0' })
+    expect(fastHit(object)).toBeUndefined()
   })
 })

@@ -11,6 +11,7 @@ import { notModified, notModifiedResponse } from './conditional'
 import { cacheKey, normalizedUrl, shareableHeaders } from './key'
 import { isPassing, notePass } from './pass'
 import {
+  fastHeaders,
   isStorable,
   judge,
   keepSeconds,
@@ -25,7 +26,7 @@ import {
   validators,
 } from './policy'
 import { type CacheRules, cacheRules, decodedPath } from './rules'
-import { type Meta, once, read, remove, type Stored, write } from './store'
+import { full, lookUp, type Meta, once, read, remove, type Stored, write } from './store'
 
 export { purge } from './purge'
 
@@ -111,8 +112,16 @@ export async function throughCache(
     }
     return keep(lookup, await ask(lookup), 'MISS', 0)
   }
-  const stored = await read(key)
+  const entry = await lookUp(key)
   const cacheMs = Date.now() - started
+  const fast = entry?.fast
+  // A fresh hit for a reader without credentials: precomputed when the entry was stored.
+  if (fast && started < fast.until && !request.headers.has('authorization')) {
+    const headers = fastHeaders(fast, started)
+    const response = answer(request, entry.body, headers, fast.status)
+    return { response, cache: 'HIT', origin: fast.origin ?? undefined, cacheMs }
+  }
+  const stored = await full(entry)
   const view = stored
     ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
     : policyRequest(key, url.host, request.headers)
@@ -123,12 +132,12 @@ export async function throughCache(
   const origin = stored.meta.origin ?? undefined
   const status = stored.meta.policy.st
   if (headers && verdict === 'fresh') {
-    const response = answer(lookup, stored.body, headers, status)
+    const response = answer(lookup.request, stored.body, headers, status)
     return { response, cache: 'HIT', origin, cacheMs }
   }
   if (headers && verdict === 'stale-while-revalidate') {
     refreshLater(lookup, validators(policy, view))
-    const response = answer(lookup, stored.body, headers, status)
+    const response = answer(lookup.request, stored.body, headers, status)
     return { response, cache: 'STALE', origin, cacheMs }
   }
   if (verdict === 'stale') return revalidate(lookup, stored, cacheMs)
@@ -146,13 +155,13 @@ function ask(lookup: Lookup, conditional: Record<string, string> = {}): Promise<
 
 /** The reader's response: a 304 for their own validators, no body for HEAD. */
 function answer(
-  lookup: Lookup,
+  request: Request,
   body: ReadableStream | null,
   headers: Headers,
   status: number,
 ): Response {
-  const conditional = notModified(lookup.request.headers, status, headers)
-  if (conditional || lookup.request.method === 'HEAD' || NULL_BODY.has(status)) {
+  const conditional = notModified(request.headers, status, headers)
+  if (conditional || request.method === 'HEAD' || NULL_BODY.has(status)) {
     void body?.cancel()
     return conditional ? notModifiedResponse(headers) : new Response(null, { status, headers })
   }
@@ -198,7 +207,7 @@ function keep(lookup: Lookup, outcome: ProxyOutcome, cache: CacheStatus, cacheMs
     supersedes: cache === 'EXPIRED',
   })
   lookup.context.ctx.waitUntil(storing)
-  served.response = answer(lookup, body, response.headers, response.status)
+  served.response = answer(lookup.request, body, response.headers, response.status)
   return served
 }
 
@@ -210,7 +219,12 @@ async function revalidate(lookup: Lookup, stored: Stored, cacheMs: number): Prom
   if (outcome.failed) {
     if (servableOnError(stored.meta.policy, policy, lookup.rules.settings)) {
       void response.body?.cancel()
-      const stale = answer(lookup, stored.body, readerHeaders(policy), stored.meta.policy.st)
+      const stale = answer(
+        lookup.request,
+        stored.body,
+        readerHeaders(policy),
+        stored.meta.policy.st,
+      )
       return {
         response: stale,
         cache: 'STALE',
@@ -239,7 +253,7 @@ async function revalidate(lookup: Lookup, stored: Stored, cacheMs: number): Prom
   lookup.context.ctx.waitUntil(write(lookup.key, copy, meta, keepFor))
   const headers = readerHeaders(fresh.policy)
   return {
-    response: answer(lookup, body, headers, meta.policy.st),
+    response: answer(lookup.request, body, headers, meta.policy.st),
     cache: 'REVALIDATED',
     origin: outcome.origin?.id,
     outcome,

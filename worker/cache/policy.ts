@@ -171,13 +171,17 @@ function sharesWithAuthorized(rescc: PolicyObject['rescc']): boolean {
   )
 }
 
-/** Reader headers from a policy's header map (one call into the runtime, not one per field). */
-function headersFrom(map: CachePolicy.Headers): Headers {
+/** A policy's header map without the freshness we supplied: the reader sees what the origin sent. */
+function withoutDefaultMark(map: CachePolicy.Headers): Record<string, string> {
   const cc = map['cache-control']
-  // Freshness we supplied is ours; the reader sees what the origin sent (nothing).
   if (typeof cc === 'string' && cc.includes(DEFAULT_MARK)) delete map['cache-control']
   // Every value is a string: the maps are built from `Headers`, which joins repeated fields.
-  return new Headers(map as Record<string, string>)
+  return map as Record<string, string>
+}
+
+/** Reader headers from a policy's header map (one call into the runtime, not one per field). */
+function headersFrom(map: CachePolicy.Headers): Headers {
+  return new Headers(withoutDefaultMark(map))
 }
 
 /**
@@ -278,6 +282,61 @@ export function keepSeconds(stored: PolicyObject, floor: number): number {
     floor,
   )
   return Math.min(Math.ceil(fresh + stale), ONE_YEAR)
+}
+
+/**
+ * What a fresh hit needs, worked out once when the entry is stored, so that a hit neither parses
+ * nor evaluates the policy: the time the entry stops being fresh, what its `Age` is computed
+ * from, and the reader's headers without `Age` and `Date`.
+ */
+export interface FastHit {
+  /** Fresh until this time (ms since the epoch); a stale entry takes the full policy path. */
+  until: number
+  /** When the response was received (ms), and the `Age` it arrived with (s). */
+  received: number
+  ageValue: number
+  status: number
+  headers: Record<string, string>
+}
+
+const DAY_SECONDS = 86_400
+
+/**
+ * The fast-hit facts of a stored policy, or `undefined` when a hit must be judged in full: when
+ * the entry varies on a request field (other than `Accept-Encoding`, which no lookup carries),
+ * is not fresh now, or has heuristic freshness over a day (the library then adds a warning as
+ * it ages). Freshness only changes with time here: the reader's own directives are never part
+ * of a lookup (`lookupRequest`), and credentials always take the full path.
+ */
+export function fastHit(stored: PolicyObject): FastHit | undefined {
+  if (varyNames(stored.resh.vary).some((name) => name !== 'accept-encoding')) return undefined
+  const { policy } = loadPolicy(stored)
+  const maxAge = policy.maxAge()
+  const cc = stored.rescc
+  const explicit =
+    cc['s-maxage'] !== undefined || cc['max-age'] !== undefined || stored.resh.expires !== undefined
+  if (!explicit && maxAge > DAY_SECONDS) return undefined
+  const freshFor = maxAge - policy.age()
+  if (!(freshFor > 0)) return undefined
+  const headers = policy.responseHeaders()
+  delete headers.age
+  delete headers.date
+  const ageValue = Number.parseInt(String(stored.resh.age ?? ''), 10)
+  return {
+    until: Date.now() + freshFor * 1000,
+    received: stored.t,
+    ageValue: Number.isFinite(ageValue) ? ageValue : 0,
+    status: stored.st,
+    headers: withoutDefaultMark(headers),
+  }
+}
+
+/** The reader's headers for a fast hit at `now`: as `readerHeaders` would build them. */
+export function fastHeaders(hit: FastHit, now: number): Headers {
+  const headers = new Headers(hit.headers)
+  headers.set('age', String(Math.round(hit.ageValue + (now - hit.received) / 1000)))
+  headers.set('date', new Date(now).toUTCString())
+  return headers
 }
 
 /** Headers for a reader served from the cache: current `Age` and `Date`, hop-by-hop removed. */

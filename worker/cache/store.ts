@@ -1,11 +1,14 @@
 /**
- * The thin Cache API layer. Each entry is the body plus one metadata header: the serialized
- * policy (the origin's headers and what freshness needs) and the origin that filled it. The
- * stored copy's own Cache-Control only sets how long the data center keeps it.
+ * The thin Cache API layer. Each entry is the body plus metadata headers: the serialized
+ * policy (the origin's headers and what freshness needs) and the origin that filled it, and,
+ * when the entry can have them, the precomputed facts of a fresh hit, so that the hit path
+ * reads one small header and evaluates no policy. The stored copy's own Cache-Control only sets
+ * how long the data center keeps it.
  */
-import type { PolicyObject } from './policy'
+import { type FastHit, fastHit, type PolicyObject } from './policy'
 
 const META = 'x-georoute-meta'
+const FAST = 'x-georoute-fast'
 
 // Far below the platform's header limits, yet no blog response's headers come near it.
 const MAX_META_BYTES = 32 * 1024
@@ -21,6 +24,17 @@ export interface Meta {
 export interface Stored {
   meta: Meta
   body: ReadableStream | null
+}
+
+/** A fast hit's facts with the origin that filled the entry. */
+export type Fast = FastHit & { origin: string | null }
+
+/** An entry as looked up: the fast-hit facts when it has them, the rest read on demand. */
+export interface Entry {
+  fast?: Fast
+  body: ReadableStream | null
+  /** The raw metadata header, parsed by `full` only when the fast path cannot answer. */
+  rawMeta: string | null
 }
 
 function parseMeta(raw: string | null): Meta | undefined {
@@ -42,12 +56,30 @@ function parseMeta(raw: string | null): Meta | undefined {
   }
 }
 
+function parseFast(raw: string | null): Fast | undefined {
+  if (!raw) return undefined
+  try {
+    const fast = JSON.parse(raw) as Fast
+    const valid =
+      typeof fast?.until === 'number' &&
+      typeof fast.received === 'number' &&
+      typeof fast.ageValue === 'number' &&
+      typeof fast.status === 'number' &&
+      typeof fast.headers === 'object' &&
+      fast.headers !== null &&
+      (fast.origin === null || typeof fast.origin === 'string')
+    return valid ? fast : undefined
+  } catch {
+    return undefined
+  }
+}
+
 function logError(message: string, error: unknown): void {
   console.error(JSON.stringify({ message: `georoute: ${message}`, error: String(error) }))
 }
 
-/** The entry under `key`; a missing, unreadable or foreign entry is a miss, never an error. */
-export async function read(key: string): Promise<Stored | undefined> {
+/** The entry under `key`; a missing or unreadable entry is a miss, never an error. */
+export async function lookUp(key: string): Promise<Entry | undefined> {
   let response: Response | undefined
   try {
     response = await caches.default.match(key)
@@ -56,12 +88,24 @@ export async function read(key: string): Promise<Stored | undefined> {
     return undefined
   }
   if (!response) return undefined
-  const meta = parseMeta(response.headers.get(META))
+  const { headers } = response
+  return { fast: parseFast(headers.get(FAST)), body: response.body, rawMeta: headers.get(META) }
+}
+
+/** The entry with its full metadata; a foreign or corrupt one is a miss (its body is freed). */
+export async function full(entry: Entry | undefined): Promise<Stored | undefined> {
+  if (!entry) return undefined
+  const meta = parseMeta(entry.rawMeta)
   if (!meta) {
-    await response.body?.cancel()
+    await entry.body?.cancel()
     return undefined
   }
-  return { meta, body: response.body }
+  return { meta, body: entry.body }
+}
+
+/** The entry under `key` with its full metadata. */
+export async function read(key: string): Promise<Stored | undefined> {
+  return full(await lookUp(key))
 }
 
 /** Stores a body under `key` for `keepSeconds`; failures are logged, never thrown. */
@@ -76,15 +120,19 @@ export async function write(
     await body?.cancel()
     return
   }
+  const headers: Record<string, string> = {
+    'cache-control': `public, max-age=${keepSeconds}`,
+    [META]: serialized,
+  }
+  const fast = fastHit(meta.policy)
+  if (fast) {
+    const facts = JSON.stringify({ ...fast, origin: meta.origin } satisfies Fast)
+    if (serialized.length + facts.length <= MAX_META_BYTES) headers[FAST] = facts
+  }
   try {
     // Always 200 with our headers only: the Cache API then applies none of its own rules
     // (status-based TTLs, Set-Cookie, Vary, conditional matching) to what it keeps.
-    await caches.default.put(
-      key,
-      new Response(body, {
-        headers: { 'cache-control': `public, max-age=${keepSeconds}`, [META]: serialized },
-      }),
-    )
+    await caches.default.put(key, new Response(body, { headers }))
   } catch (error) {
     logError('cache write failed', error)
   }
