@@ -28,6 +28,20 @@ afterEach(() => {
 const V1 = { 'cache-control': 'max-age=60', etag: '"v1"' }
 
 describe('revalidation', () => {
+  it('retires the stored copy when the origin now says no-store', async () => {
+    answer(() => ({ body: 'v1 page', headers: V1 }))
+    await fetchThrough('/posts/private-now')
+    later(61)
+    answer(() => ({ body: 'v2 personal', headers: { 'cache-control': 'no-store' } }))
+    const replaced = await fetchThrough('/posts/private-now')
+    expect([replaced.cache, replaced.body]).toEqual(['EXPIRED', 'v2 personal'])
+    // Pass window over: the lookup runs again and finds nothing to serve, even stale.
+    later(61 + 3_600)
+    answer(() => 'down')
+    const after = await fetchThrough('/posts/private-now')
+    expect(after.status).toBe(503)
+  })
+
   it('asks with the stored ETag and serves the stored body on 304', async () => {
     answer(() => ({ body: 'v1 page', headers: V1 }))
     await fetchThrough('/posts/a')

@@ -6,7 +6,7 @@
 import type { Settings } from '../config'
 import type { Env } from '../env'
 import { readOverrides } from '../overrides'
-import type { ProxyOutcome } from '../proxy'
+import type { ProxyOutcome, UpstreamRequest } from '../proxy'
 import { notModified, notModifiedResponse } from './conditional'
 import { cacheKey, normalizedUrl, shareableHeaders } from './key'
 import { isPassing, notePass } from './pass'
@@ -34,7 +34,7 @@ export { purge } from './purge'
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | 'EXPIRED' | 'REVALIDATED'
 
 /** Asks the ranked origins for `request` at `publicUrl`; never called for a fresh hit. */
-export type FetchOrigin = (request: Request, publicUrl: URL) => Promise<ProxyOutcome>
+export type FetchOrigin = (request: UpstreamRequest, publicUrl: URL) => Promise<ProxyOutcome>
 
 export interface CacheContext {
   env: Env
@@ -107,7 +107,10 @@ export async function throughCache(
       rules,
       url,
       key,
-      view: policyRequest(key, url.host, request.headers),
+      // Only a storable answer (which ends the pass) needs the request as a policy sees it.
+      get view() {
+        return policyRequest(key, url.host, request.headers)
+      },
       fetchOrigin,
     }
     return keep(lookup, await ask(lookup), 'MISS', 0)
@@ -150,7 +153,8 @@ export async function throughCache(
 function ask(lookup: Lookup, conditional: Record<string, string> = {}): Promise<ProxyOutcome> {
   const headers = shareableHeaders(lookup.request.headers)
   for (const [name, value] of Object.entries(conditional)) headers.set(name, value)
-  return lookup.fetchOrigin(new Request(lookup.url, { method: 'GET', headers }), lookup.url)
+  // No Request object: the proxy reads only these fields and copies the headers once more.
+  return lookup.fetchOrigin({ method: 'GET', headers, body: null }, lookup.url)
 }
 
 /** The reader's response: a 304 for their own validators, no body for HEAD. */
@@ -201,7 +205,12 @@ function keep(lookup: Lookup, outcome: ProxyOutcome, cache: CacheStatus, cacheMs
   const { response } = outcome
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
   if (outcome.failed) return served
-  notePass(lookup.key, response.headers, Date.now())
+  if (notePass(lookup.key, response.headers, Date.now())) {
+    // Never stored (no-store, private, Set-Cookie): no policy to build, only a copy to retire.
+    if (cache === 'EXPIRED') lookup.context.ctx.waitUntil(remove([lookup.key]))
+    served.response = answer(lookup.request, response.body, response.headers, response.status)
+    return served
+  }
   const { body, storing } = store(lookup, outcome, {
     forReader: true,
     supersedes: cache === 'EXPIRED',

@@ -29,11 +29,14 @@ export function isPassing(key: string, now: number): boolean {
   return false
 }
 
-/** Starts or ends the pass window of `key` from an origin response. */
-export function notePass(key: string, headers: Headers, now: number): void {
+/**
+ * Starts or ends the pass window of `key` from an origin response; answers whether the
+ * response forbids sharing (then nothing about it needs judging: it is never stored).
+ */
+export function notePass(key: string, headers: Headers, now: number): boolean {
   if (!forbidsSharing(headers)) {
     passes.delete(key)
-    return
+    return false
   }
   passes.delete(key)
   passes.set(key, now + PASS_MS)
@@ -41,6 +44,7 @@ export function notePass(key: string, headers: Headers, now: number): void {
     const oldest = passes.keys().next().value
     if (oldest !== undefined) passes.delete(oldest)
   }
+  return true
 }
 
 /** Forgets every pass (tests). */

@@ -36,8 +36,11 @@ export interface ProxyContext {
   now?: () => number
 }
 
+/** What the proxy reads of a request: the reader's own, or the cache's shareable GET. */
+export type UpstreamRequest = Pick<Request, 'method' | 'headers' | 'body'>
+
 /** Methods that may be retried on another origin: safe, and sent without a body. */
-export function isRetryable(request: Request): boolean {
+export function isRetryable(request: UpstreamRequest): boolean {
   return (
     (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') &&
     request.body === null
@@ -70,7 +73,7 @@ interface Sent {
 
 /** Sends the request to one origin; resolves once the response headers arrive. */
 async function attempt(
-  request: Request,
+  request: UpstreamRequest,
   origin: ResolvedOrigin,
   context: ProxyContext,
   timeoutMs: number,
@@ -136,7 +139,7 @@ function report(context: ProxyContext, origin: ResolvedOrigin, sent: Sent): void
  * on another origin.
  */
 export async function proxyRequest(
-  request: Request,
+  request: UpstreamRequest,
   ranked: readonly ResolvedOrigin[],
   context: ProxyContext,
 ): Promise<ProxyOutcome> {
@@ -165,7 +168,7 @@ type Settled = { index: number; sent: Sent }
 
 /** Failover with hedging for a retryable request. */
 async function raceOrigins(
-  request: Request,
+  request: UpstreamRequest,
   tries: readonly ResolvedOrigin[],
   context: ProxyContext,
   attempts: Attempt[],
