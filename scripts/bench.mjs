@@ -3,7 +3,7 @@
  *
  *   npm run bench                  full run (a few minutes), writes docs/BENCHMARKS.md
  *   npm run bench -- --quick       shorter rounds, for a quick look
- *   npm run bench -- --seconds 5 --rounds 3 --connections 32 --only miss,hit,failover
+ *   npm run bench -- --seconds 3 --rounds 6 --connections 32 --only miss,hit,failover
  *   npm run bench -- --no-write    print only
  *
  * A lean origin serves a ~20 KB page on 127.0.0.1. Every Worker runs under the same workerd
@@ -42,9 +42,9 @@ const { values: flags } = parseArgs({
 })
 
 const options = {
-  seconds: Number(flags.seconds ?? (flags.quick ? 2 : 5)),
+  seconds: Number(flags.seconds ?? (flags.quick ? 2 : 3)),
   oneSeconds: flags.quick ? 1 : 2,
-  rounds: Number(flags.rounds ?? (flags.quick ? 2 : 3)),
+  rounds: Number(flags.rounds ?? (flags.quick ? 2 : 6)),
   connections: Number(flags.connections ?? 32),
 }
 const only = flags.only ? new Set(flags.only.split(',')) : undefined

@@ -109,7 +109,14 @@ export function missBreakdown(miss) {
   if (!bare || !georoute || !off || !lookup) return []
   const us = (/** @type {number} */ n) => `${Math.round(n)} µs`
   const signed = (/** @type {number} */ n) => `${n < 0 ? '−' : '+'}${us(Math.abs(n))}`
+  const rules = get('bare Worker + DESIGN.md header rules + log line')
+  const bound = rules
+    ? [
+        `A Worker that only keeps DESIGN.md's header rules and logs one line per request, with no routing, cache or timeouts, reaches ${ratio(rules.ratio)} of the bare Worker here (${us(rules.cpuUs)} CPU per request), about as well as any proxy keeping those rules can do on this path on this machine${(rules.ratio ?? 1) < GOALS.missRatio ? `: below the ${GOALS.missRatio}× goal, which no conforming proxy reaches here` : ''}. georoute's distance to that bound is its own cost.`,
+      ]
+    : []
   return [
+    ...bound,
     `Cache-miss CPU per request: bare Worker ${us(bare.cpuUs)}; georoute with its cache off ${us(off.cpuUs)} (its own pipeline: ${signed(off.cpuUs - bare.cpuUs)}); georoute ${us(georoute.cpuUs)} (its cache layer: ${signed(georoute.cpuUs - off.cpuUs)}). A Cache API lookup alone costs about ${us(lookup.cpuUs - bare.cpuUs)} here ("bare Worker + cache lookup"); georoute skips it for a page it has seen may not be shared (hit-for-pass).`,
     `Against "bare Worker + cache lookup", the like-for-like reference for a caching proxy, georoute's miss throughput is ${ratio(georoute.rps / lookup.rps)} (medians). Locally the Cache API is Miniflare's simulator, in the same workerd process; on Cloudflare a lookup is I/O outside the Worker's CPU time.`,
   ]

@@ -99,7 +99,7 @@ export async function runScenarios(context) {
       id: 'miss',
       title: 'Cache-miss path',
       about:
-        'Every request goes to the origin (the page is `no-store`). Ratios are paired per round to the bare Worker (`return fetch(origin + path)`); "bare Worker #2" is the same Worker again, as a noise control. "bare Worker + cache lookup" adds a `caches.default.match` in front: the least any caching proxy does on a miss. CPU is that of the process named in the row.',
+        'Every request goes to the origin (the page is `no-store`). Ratios are paired per round to the bare Worker (`return fetch(origin + path)`); "bare Worker #2" is the same Worker again, as a noise control. "bare Worker + cache lookup" adds a `caches.default.match` in front: the least any caching proxy does on a miss. "bare Worker + DESIGN.md header rules + log line" (scripts/bench/bare-proxy.js) forwards headers as the contract requires and logs one line, with no routing, cache or timeouts: the least any proxy keeping those rules does. CPU is that of the process named in the row.',
       path: MISS_PATH,
     }
     const bare = await worker('bare', bareScript('bare-fetch'), { ORIGIN: origin.url })
@@ -108,12 +108,14 @@ export async function runScenarios(context) {
     const hasCache = gHeaders.has('x-georoute-cache')
     const bare2 = await worker('bare2', bareScript('bare-fetch'), { ORIGIN: origin.url })
     const match = await worker('match', bareScript('bare-match'), { ORIGIN: origin.url })
+    const rules = await worker('rules', bareScript('bare-proxy'), { ORIGIN: origin.url })
     /** @type {RoundTarget[]} */
     const targets = [
       row(bare, 'bare Worker', ''),
       row(g, 'georoute', cacheNote(gHeaders)),
       row(bare2, 'bare Worker #2', ''),
       row(match, 'bare Worker + cache lookup', ''),
+      row(rules, 'bare Worker + DESIGN.md header rules + log line', ''),
     ]
     if (hasCache) {
       const off = await georoute('georoute-nocache', {
@@ -140,7 +142,7 @@ export async function runScenarios(context) {
       id: 'hit',
       title: 'Cache-hit path',
       about:
-        'A cacheable page, filled once. Reference: a bare Worker that answers `caches.default.match` (and fills the cache on a miss), under the same runner; "#2" is the noise control.',
+        'A cacheable page, filled once. Reference: a bare Worker that answers `caches.default.match` (and fills the cache on a miss), under the same runner; "#2" is the noise control. "bare cache Worker + Age, trace headers + log line" (scripts/bench/bare-cache-trace.js) adds what DESIGN.md asks of every hit and nothing else: the cost of those obligations alone.',
       path: HIT_PATH,
     }
     const g = await georoute('georoute', { ORIGINS: georouteOrigins(origin.url, origin.url) })
@@ -154,12 +156,17 @@ export async function runScenarios(context) {
     } else {
       const cache1 = await worker('barecache', bareScript('bare-cache'), { ORIGIN: origin.url })
       const cache2 = await worker('barecache2', bareScript('bare-cache'), { ORIGIN: origin.url })
+      const trace = await worker('cachetrace', bareScript('bare-cache-trace'), {
+        ORIGIN: origin.url,
+      })
       await probe(cache1.url, HIT_PATH)
       await probe(cache2.url, HIT_PATH)
+      await probe(trace.url, HIT_PATH)
       const targets = [
         row(cache1, 'bare cache Worker', ''),
         row(g, 'georoute', 'answers HIT'),
         row(cache2, 'bare cache Worker #2', ''),
+        row(trace, 'bare cache Worker + Age, trace headers + log line', ''),
       ]
       reports.push({
         ...report,
