@@ -38,9 +38,15 @@ export function parseOverrides(raw: unknown): Overrides | undefined {
   }
 }
 
+/** The memo's overrides while fresh, without a promise: the hit path's common case. */
+export function memoizedOverrides(now: number): Overrides | undefined {
+  return memo && now - memo.fetchedAt < OVERRIDES_TTL_MS ? memo.value : undefined
+}
+
 /** The overrides in force, from the memo when fresh; a failing or corrupt KV never throws. */
 export async function readOverrides(kv: KVNamespace, now = Date.now()): Promise<Overrides> {
-  if (memo && now - memo.fetchedAt < OVERRIDES_TTL_MS) return memo.value
+  const fresh = memoizedOverrides(now)
+  if (fresh) return fresh
   let value = memo?.value ?? NO_OVERRIDES
   try {
     const raw = await kv.get(OVERRIDES_KEY, 'json')

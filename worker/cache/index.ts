@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../config'
 import type { Env } from '../env'
-import { readOverrides } from '../overrides'
+import { memoizedOverrides, readOverrides } from '../overrides'
 import type { ProxyOutcome, UpstreamRequest } from '../proxy'
 import { notModified, notModifiedResponse } from './conditional'
 import { cacheKey, normalizedUrl, shareableHeaders } from './key'
@@ -97,7 +97,8 @@ export async function throughCache(
     return passed(await fetchOrigin(request, context.publicUrl))
   }
   const started = Date.now()
-  const { purgeGeneration } = await readOverrides(context.env.HEALTH, started)
+  const { purgeGeneration } =
+    memoizedOverrides(started) ?? (await readOverrides(context.env.HEALTH, started))
   const url = normalizedUrl(context.publicUrl, rules.isIgnoredParam)
   const key = cacheKey(url, purgeGeneration)
   if (isPassing(key, started)) {

@@ -33,8 +33,8 @@ export type Fast = FastHit & { origin: string | null }
 export interface Entry {
   fast?: Fast
   body: ReadableStream | null
-  /** The raw metadata header, parsed by `full` only when the fast path cannot answer. */
-  rawMeta: string | null
+  /** The stored headers: the (larger) metadata header is read by `full` only when needed. */
+  headers: Headers
 }
 
 function parseMeta(raw: string | null): Meta | undefined {
@@ -89,13 +89,13 @@ export async function lookUp(key: string): Promise<Entry | undefined> {
   }
   if (!response) return undefined
   const { headers } = response
-  return { fast: parseFast(headers.get(FAST)), body: response.body, rawMeta: headers.get(META) }
+  return { fast: parseFast(headers.get(FAST)), body: response.body, headers }
 }
 
 /** The entry with its full metadata; a foreign or corrupt one is a miss (its body is freed). */
 export async function full(entry: Entry | undefined): Promise<Stored | undefined> {
   if (!entry) return undefined
-  const meta = parseMeta(entry.rawMeta)
+  const meta = parseMeta(entry.headers.get(META))
   if (!meta) {
     await entry.body?.cancel()
     return undefined
