@@ -85,7 +85,8 @@ async function route(
   const { routing, writes } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
   // Costs nothing for readers without our cookies (the cache bypasses pinned readers itself).
-  const steering = await readerSteering(request, env, config, write, started)
+  const read = readerSteering(request, env, config, write, started)
+  const steering = read instanceof Promise ? await read : read
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()

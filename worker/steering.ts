@@ -24,17 +24,28 @@ export interface Steering {
 
 const NONE: Steering = { pinned: false }
 
-/** Reads the pin and affinity cookies; forged, expired or unknown ones are ignored. */
-export async function readerSteering(
+/**
+ * Reads the pin and affinity cookies; forged, expired or unknown ones are ignored. Most readers
+ * carry none of ours: they get their answer at once, with no crypto and no promise.
+ */
+export function readerSteering(
   request: Request,
   env: Env,
   config: Config,
   write: boolean,
   now: number,
-): Promise<Steering> {
+): Steering | Promise<Steering> {
   const cookies = request.headers.get('cookie')
-  // Cheap test first: most readers carry none of our cookies and pay no crypto.
   if (write || !cookies?.includes('__georoute_')) return NONE
+  return verifiedSteering(cookies, env, config, now)
+}
+
+async function verifiedSteering(
+  cookies: string,
+  env: Env,
+  config: Config,
+  now: number,
+): Promise<Steering> {
   const { writes } = config.settings
   const secret = cookieSecret(env)
   if (config.primary && writes.pinSeconds > 0 && cookies.includes(PIN_COOKIE)) {
