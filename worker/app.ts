@@ -69,6 +69,7 @@ app.all('*', (c) =>
     ctx: c.executionCtx,
     config: c.get('config'),
     publicUrl: c.get('publicUrl'),
+    path: c.get('publicUrl').pathname,
   }),
 )
 

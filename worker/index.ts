@@ -10,11 +10,12 @@ export default {
   // Proxied requests take the short way (no router on the hot path); reserved ones go to Hono.
   async fetch(request: Request, env: Env, ctx: ExecutionContext) {
     const publicUrl = new URL(request.url)
-    if (isReserved(publicUrl.pathname)) return app.fetch(request, env, ctx)
+    const path = publicUrl.pathname
+    if (isReserved(path)) return app.fetch(request, env, ctx)
     try {
       const config = configFor(env, publicUrl)
       if (config instanceof Response) return config
-      return await serve(request, { env, ctx, config, publicUrl })
+      return await serve(request, { env, ctx, config, publicUrl, path })
     } catch (error) {
       return unhandled(error)
     }

@@ -1,4 +1,12 @@
-import { type FetchOrigin, type Served, throughCache } from './cache'
+import {
+  type FetchOrigin,
+  hitResponse,
+  openCache,
+  type Pending,
+  type Reader,
+  type Served,
+  throughCache,
+} from './cache'
 import type { Config } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
@@ -23,65 +31,111 @@ export interface RequestContext {
   config: Config
   /** The reader's URL, parsed once. */
   publicUrl: URL
+  /** Its path (`publicUrl.pathname`, read once). */
+  path: string
 }
 
 /** The request path for everything outside `/__georoute/`: cache, route, proxy, trace, log. */
 export async function serve(request: Request, context: RequestContext): Promise<Response> {
   const started = Date.now()
-  const served = await route(request, context, started)
-  const response = served.response
-  const cf = request.cf as { colo?: unknown; country?: unknown } | undefined
+  const reader: Reader = { method: request.method, headers: request.headers }
+  const refusal = refuse(request, reader)
+  if (refusal) return finish(request, reader, context, started, { response: refusal, cacheMs: 0 })
+  const { env, ctx, config, publicUrl, path } = context
+  const cacheContext = { env, ctx, settings: config.settings, publicUrl, path }
+  const opened = await openCache(reader, cacheContext, started)
+  if (opened.hit) {
+    // A fresh hit: the reader's Response is built once, trace headers included.
+    const { hit } = opened
+    const totalMs = Date.now() - started
+    const served = { cache: 'HIT' as const, origin: hit.origin, cacheMs: hit.cacheMs }
+    const response = hitResponse(reader, hit, traceHeaders(served, totalMs))
+    record(request, reader, context, { ...served, response }, totalMs)
+    return response
+  }
+  const served = await route(request, context, started, opened.pending)
+  return finish(request, reader, context, started, served)
+}
+
+/** What the trace headers and the log line need to know of a served request. */
+type Traced = Partial<Served> & { response: Response; cacheMs: number }
+
+/** The trace headers (DESIGN.md) of a request the cache step served. */
+function traceHeaders(served: Omit<Traced, 'response'>, totalMs: number): Record<string, string> {
   const originMs = served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0
+  const asked = served.outcome?.origin?.id ?? 'none'
+  const headers: Record<string, string> = { 'x-georoute-cache': served.cache ?? 'NONE' }
+  if (served.origin) headers['x-georoute-origin'] = served.origin
+  headers['server-timing'] =
+    `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${asked}", total;dur=${totalMs}`
+  return headers
+}
+
+/** Adds the trace headers to a response built on the way (server-timing joins the origin's). */
+function finish(
+  request: Request,
+  reader: Reader,
+  context: RequestContext,
+  started: number,
+  served: Traced,
+) {
+  const { response } = served
   const totalMs = Date.now() - started
   if (served.cache) {
-    response.headers.set('x-georoute-cache', served.cache)
-    if (served.origin) response.headers.set('x-georoute-origin', served.origin)
-    response.headers.append(
-      'server-timing',
-      `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${served.outcome?.origin?.id ?? 'none'}", total;dur=${totalMs}`,
-    )
+    for (const [name, value] of Object.entries(traceHeaders(served, totalMs))) {
+      if (name === 'server-timing') response.headers.append(name, value)
+      else response.headers.set(name, value)
+    }
   }
+  record(request, reader, context, served, totalMs)
+  return response
+}
+
+/** The log line (sampled, errors always) and the analytics data point. */
+function record(
+  request: Request,
+  reader: Reader,
+  context: RequestContext,
+  served: Traced,
+  totalMs: number,
+) {
+  const { status } = served.response
   const { sampleRate } = context.config.settings.logs
-  const log = sampleRate >= 1 || response.status >= 500 || Math.random() < sampleRate
+  const log = sampleRate >= 1 || status >= 500 || Math.random() < sampleRate
+  const cf = request.cf as { colo?: unknown; country?: unknown } | undefined
   recordRequest(context.env, log, {
-    method: request.method,
-    path: context.publicUrl.pathname.slice(0, 512),
-    status: response.status,
+    method: reader.method,
+    path: context.path.slice(0, 512),
+    status,
     origin: served.origin ?? null,
     attempts: served.outcome?.attempts.length ?? 0,
     cache: served.cache ?? 'NONE',
     colo: typeof cf?.colo === 'string' ? cf.colo : null,
     country: typeof cf?.country === 'string' ? cf.country : null,
     totalMs,
-    originMs,
+    originMs: served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0,
     cacheMs: served.cacheMs,
   })
-  return response
 }
 
 /** Refused before the cache (loop, oversized URL): no cache status, no origin. */
-const refused = (
-  response: Response,
-): Partial<Served> & { response: Response; cacheMs: number } => ({
-  response,
-  cacheMs: 0,
-})
+function refuse(request: Request, reader: Reader): Response | undefined {
+  if (isLoop(reader.headers)) {
+    return errorPage(508, 'Loop detected', 'This request has already passed through georoute.')
+  }
+  if (request.url.length > MAX_URL_LENGTH) {
+    return errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`)
+  }
+  return undefined
+}
 
+/** Everything but a fresh hit: steering, then the cache step with routing for the origins. */
 async function route(
   request: Request,
   { env, ctx, config, publicUrl }: RequestContext,
   started: number,
-): Promise<Partial<Served> & { response: Response; cacheMs: number }> {
-  if (isLoop(request.headers)) {
-    return refused(
-      errorPage(508, 'Loop detected', 'This request has already passed through georoute.'),
-    )
-  }
-  if (request.url.length > MAX_URL_LENGTH) {
-    return refused(
-      errorPage(414, 'URL too long', `Request URLs are limited to ${MAX_URL_LENGTH} bytes.`),
-    )
-  }
+  pending: Pending,
+): Promise<Served> {
   const { routing, writes } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
   // Costs nothing for readers without our cookies (the cache bypasses pinned readers itself).
@@ -129,6 +183,7 @@ async function route(
     request,
     { env, ctx, settings: config.settings, publicUrl },
     fromOrigin,
+    pending,
   )
   if (served.outcome) {
     await setSteeringCookies(served.response, {

@@ -35,6 +35,16 @@ describe('hits and misses', () => {
     expect(hit.headers.get('server-timing')).toMatch(/^cache;dur=\d+;desc="HIT", origin;dur=0/)
   })
 
+  it("keeps the origin's own server-timing on a hit, with the cache phase after it", async () => {
+    answer(page({ 'cache-control': 'max-age=60', 'server-timing': 'db;dur=7' }))
+    await fetchThrough('/posts/timed')
+    const hit = await fetchThrough('/posts/timed')
+    expect(hit.cache).toBe('HIT')
+    expect(hit.headers.get('server-timing')).toMatch(
+      /^db;dur=7, cache;dur=\d+;desc="HIT", origin;dur=0;desc="none", total;dur=\d+$/,
+    )
+  })
+
   it('answers HEAD from a GET entry, without a body', async () => {
     await fetchThrough('/posts/c')
     const head = await fetchThrough('/posts/c', { method: 'HEAD' })
@@ -54,6 +64,8 @@ describe('hits and misses', () => {
     await fetchThrough('/posts/e')
     const conditional = await fetchThrough('/posts/e', { headers: { 'if-none-match': '"v1"' } })
     expect([conditional.status, conditional.cache]).toEqual([304, 'HIT'])
+    expect(conditional.headers.get('etag')).toBe('"v1"')
+    expect(conditional.headers.get('x-georoute-origin')).toBe('near')
     expect(received).toHaveLength(1)
   })
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { cacheKey, normalizedQuery, normalizedUrl, shareableHeaders } from '../../worker/cache/key'
+import {
+  cacheKey,
+  keyOf,
+  normalizedQuery,
+  normalizedUrl,
+  shareableHeaders,
+} from '../../worker/cache/key'
 import { globsRegExp } from '../../worker/cache/rules'
 
 const tracking = globsRegExp(['utm_*', 'fbclid', 'gclid', 'mc_eid'])
@@ -34,6 +40,21 @@ describe('normalizedQuery', () => {
 })
 
 describe('cacheKey', () => {
+  it('is the key the hit path builds from the reader URL parts (origin, path, query)', () => {
+    for (const raw of [
+      'https://blog.example/',
+      'https://blog.example/posts/a?b=2&a=1&utm_source=x',
+      'http://blog.example:8787/p%C3%A9/x?q=a%2Bb&r=c+d&&z',
+      "https://blog.example/a'b?x='y'&tag=b&tag=a",
+      'https://blog.example/a?utm_medium=social&&',
+      'https://blog.example/a?%7Bq%7D=1&q=%22x%22',
+    ]) {
+      const url = new URL(raw)
+      const parts = keyOf(url.origin, url.pathname, normalizedQuery(url.search, isIgnored), 3)
+      expect(parts, raw).toBe(key(raw, 3))
+    }
+  })
+
   it('is the same for a URL with tracking parameters and without', () => {
     expect(key('https://blog.example/posts/a?utm_source=news&fbclid=1')).toBe(
       key('https://blog.example/posts/a'),

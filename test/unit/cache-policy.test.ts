@@ -363,9 +363,7 @@ describe('fastHit: the precomputed hit agrees with the full policy', () => {
         expect(fastFresh, `at ${seconds}s`).toBe(full.verdict === 'fresh')
         if (fast && fastFresh) {
           expect(fast.status).toBe(object.st)
-          expect(Object.fromEntries(fastHeaders(fast, now))).toEqual(
-            Object.fromEntries(full.headers ?? []),
-          )
+          expect(fastHeaders(fast, now)).toEqual(Object.fromEntries(full.headers ?? []))
         }
       }
     },

@@ -11,7 +11,7 @@ function rules(cache: Record<string, unknown> = {}) {
 }
 
 const bypass = (path: string, headers: Record<string, string> = {}, cache = {}) =>
-  rules(cache).bypass(new Headers(headers), new URL(`https://blog.example${path}`))
+  rules(cache).bypass(new Headers(headers), new URL(`https://blog.example${path}`).pathname)
 
 describe('globs', () => {
   it('match the whole string, * being any run of characters', () => {

@@ -6,8 +6,20 @@
 const ENTITY_TAG = /(?:W\/)?"[^"]*"/g
 const opaque = (tag: string) => tag.replace(/^W\//, '')
 
+/** Where header values are read from: a `Headers`, or a record with lower-case names. */
+export type HeaderSource = Pick<Headers, 'get'>
+
+/** A record with lower-case names, read like `Headers`. */
+export const recordSource = (record: Record<string, string>): HeaderSource => ({
+  get: (name) => (Object.hasOwn(record, name) ? (record[name] as string) : null),
+})
+
 /** True when `If-None-Match` (weak comparison) or else `If-Modified-Since` says "not modified". */
-export function notModified(request: Headers, status: number, response: Headers): boolean {
+export function notModified(
+  request: HeaderSource,
+  status: number,
+  response: HeaderSource,
+): boolean {
   if (status !== 200) return false
   const ifNoneMatch = request.get('if-none-match')
   // §13.2.2: with If-None-Match present, If-Modified-Since is ignored.
@@ -36,7 +48,7 @@ const KEPT = [
 ]
 
 /** The 304 for a reader whose copy is current. */
-export function notModifiedResponse(headers: Headers): Response {
+export function notModifiedResponse(headers: HeaderSource): Response {
   const kept = new Headers()
   for (const name of KEPT) {
     const value = headers.get(name)

@@ -7,8 +7,8 @@ import type { Settings } from '../config'
 import type { Env } from '../env'
 import { memoizedOverrides, readOverrides } from '../overrides'
 import type { ProxyOutcome, UpstreamRequest } from '../proxy'
-import { notModified, notModifiedResponse } from './conditional'
-import { cacheKey, normalizedUrl, shareableHeaders } from './key'
+import { notModified, notModifiedResponse, recordSource } from './conditional'
+import { cacheKey, keyOf, normalizedQuery, normalizedUrl, shareableHeaders, withQuery } from './key'
 import { isPassing, notePass } from './pass'
 import {
   fastHeaders,
@@ -26,7 +26,17 @@ import {
   validators,
 } from './policy'
 import { type CacheRules, cacheRules, decodedPath } from './rules'
-import { full, lookUp, type Meta, once, read, remove, type Stored, write } from './store'
+import {
+  type Entry,
+  full,
+  lookUp,
+  type Meta,
+  once,
+  read,
+  remove,
+  type Stored,
+  write,
+} from './store'
 
 export { purge } from './purge'
 
@@ -41,6 +51,12 @@ export interface CacheContext {
   ctx: ExecutionContext
   settings: Settings
   publicUrl: URL
+}
+
+/** The reader's method and headers, read from the Request once (each read is a runtime call). */
+export interface Reader {
+  method: string
+  headers: Headers
 }
 
 /** What the cache step answers, with what the trace headers need. */
@@ -79,13 +95,108 @@ const passed = (outcome: ProxyOutcome): Served => ({
   cacheMs: 0,
 })
 
-/** Serves `request` through the edge cache, calling `fetchOrigin` only when it must. */
+/** A fresh hit, ready to answer: no origin, no policy, headers as a plain record. */
+export interface FreshHit {
+  body: ReadableStream | null
+  status: number
+  /** The reader's headers (lower-case names), before the trace headers are added. */
+  headers: Record<string, string>
+  /** The origin that filled the entry. */
+  origin?: string
+  /** Time spent reading the cache, ms. */
+  cacheMs: number
+}
+
+/** Where the cache step goes on from when the request is not a fresh hit. */
+export interface Pending {
+  rules: CacheRules
+  /** Set when the request may use the cache (GET/HEAD, no bypass rule). */
+  cached?: {
+    /** The normalized public URL: what the origin is asked for. */
+    url: URL
+    key: string
+    /** The URL answered unshareably a moment ago: no lookup was made. */
+    passing: boolean
+    /** What the lookup found (a stale, foreign or other-reader entry; or nothing). */
+    entry: Entry | undefined
+    cacheMs: number
+  }
+}
+
+/** What the cache makes of a request before any origin is considered. */
+export type Opened = { hit: FreshHit; pending?: undefined } | { hit?: undefined; pending: Pending }
+
+/**
+ * The cache's first step, taken before any routing: decides whether the request may use the
+ * cache and looks it up. A fresh hit for a reader without credentials comes back ready to
+ * answer (from facts precomputed when the entry was stored); anything else comes back as the
+ * state `throughCache` goes on from, so the entry is never looked up twice.
+ */
+export async function openCache(
+  reader: Reader,
+  context: CacheContext & { path: string },
+  started: number,
+): Promise<Opened> {
+  const rules = cacheRules(context.settings)
+  const { method, headers } = reader
+  if ((method !== 'GET' && method !== 'HEAD') || rules.bypass(headers, context.path)) {
+    return { pending: { rules } }
+  }
+  const { purgeGeneration } =
+    memoizedOverrides(started) ?? (await readOverrides(context.env.HEALTH, started))
+  const { publicUrl } = context
+  const search = publicUrl.search
+  const query = normalizedQuery(search, rules.isIgnoredParam)
+  const url = query === search && publicUrl.hash === '' ? publicUrl : withQuery(publicUrl, query)
+  const key = keyOf(publicUrl.origin, context.path, query, purgeGeneration)
+  if (isPassing(key, started)) {
+    return { pending: { rules, cached: { url, key, passing: true, entry: undefined, cacheMs: 0 } } }
+  }
+  const entry = await lookUp(key)
+  const cacheMs = Date.now() - started
+  const fast = entry?.fast
+  if (fast && started < fast.until && !headers.has('authorization')) {
+    const headers = fastHeaders(fast, started)
+    const origin = fast.origin ?? undefined
+    return { hit: { body: entry.body, status: fast.status, headers, origin, cacheMs } }
+  }
+  return { pending: { rules, cached: { url, key, passing: false, entry, cacheMs } } }
+}
+
+/**
+ * The reader's Response for a fresh hit, built once from its headers and `trace` (set, except
+ * `server-timing`, which joins any the origin sent): a 304 for the reader's own validators (with
+ * the trace too), no body for HEAD.
+ */
+export function hitResponse(
+  reader: Reader,
+  hit: FreshHit,
+  trace: Record<string, string>,
+): Response {
+  const { headers } = hit
+  const timing = headers['server-timing']
+  Object.assign(headers, trace)
+  if (timing && trace['server-timing']) {
+    headers['server-timing'] = `${timing}, ${trace['server-timing']}`
+  }
+  const response = answer(reader, hit.body, headers, hit.status)
+  // A 304 carries only validators and freshness from the entry: the trace goes on it as well.
+  if (response.status === 304) {
+    for (const [name, value] of Object.entries(trace)) response.headers.set(name, value)
+  }
+  return response
+}
+
+/**
+ * Serves what `openCache` left pending: asks the origins through `fetchOrigin` when it must,
+ * answers stale and revalidated entries, and stores what RFC 9111 lets a shared cache keep.
+ */
 export async function throughCache(
   request: Request,
   context: CacheContext,
   fetchOrigin: FetchOrigin,
+  { rules, cached }: Pending,
 ): Promise<Served> {
-  const rules = cacheRules(context.settings)
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     const outcome = await fetchOrigin(request, context.publicUrl)
     if (!SAFE.has(request.method) && rules.settings.enabled) {
@@ -93,15 +204,9 @@ export async function throughCache(
     }
     return passed(outcome)
   }
-  if (rules.bypass(request.headers, context.publicUrl)) {
-    return passed(await fetchOrigin(request, context.publicUrl))
-  }
-  const started = Date.now()
-  const { purgeGeneration } =
-    memoizedOverrides(started) ?? (await readOverrides(context.env.HEALTH, started))
-  const url = normalizedUrl(context.publicUrl, rules.isIgnoredParam)
-  const key = cacheKey(url, purgeGeneration)
-  if (isPassing(key, started)) {
+  if (!cached) return passed(await fetchOrigin(request, context.publicUrl))
+  const { url, key, entry, cacheMs } = cached
+  if (cached.passing) {
     const lookup: Lookup = {
       request,
       context,
@@ -115,15 +220,6 @@ export async function throughCache(
       fetchOrigin,
     }
     return keep(lookup, await ask(lookup), 'MISS', 0)
-  }
-  const entry = await lookUp(key)
-  const cacheMs = Date.now() - started
-  const fast = entry?.fast
-  // A fresh hit for a reader without credentials: precomputed when the entry was stored.
-  if (fast && started < fast.until && !request.headers.has('authorization')) {
-    const headers = fastHeaders(fast, started)
-    const response = answer(request, entry.body, headers, fast.status)
-    return { response, cache: 'HIT', origin: fast.origin ?? undefined, cacheMs }
   }
   const stored = await full(entry)
   const view = stored
@@ -160,15 +256,16 @@ function ask(lookup: Lookup, conditional: Record<string, string> = {}): Promise<
 
 /** The reader's response: a 304 for their own validators, no body for HEAD. */
 function answer(
-  request: Request,
+  reader: Reader,
   body: ReadableStream | null,
-  headers: Headers,
+  headers: Headers | Record<string, string>,
   status: number,
 ): Response {
-  const conditional = notModified(request.headers, status, headers)
-  if (conditional || request.method === 'HEAD' || NULL_BODY.has(status)) {
+  const source = headers instanceof Headers ? headers : recordSource(headers)
+  const conditional = notModified(reader.headers, status, source)
+  if (conditional || reader.method === 'HEAD' || NULL_BODY.has(status)) {
     void body?.cancel()
-    return conditional ? notModifiedResponse(headers) : new Response(null, { status, headers })
+    return conditional ? notModifiedResponse(source) : new Response(null, { status, headers })
   }
   return new Response(body, { status, headers })
 }

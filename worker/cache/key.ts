@@ -38,6 +38,11 @@ export function normalizedQuery(search: string, isIgnored: (name: string) => boo
 export function normalizedUrl(url: URL, isIgnored: (name: string) => boolean): URL {
   const query = normalizedQuery(url.search, isIgnored)
   if (query === url.search && url.hash === '') return url
+  return withQuery(url, query)
+}
+
+/** A copy of `url` with `query` (normalized) as its query and no fragment. */
+export function withQuery(url: URL, query: string): URL {
   const out = new URL(url)
   out.search = query
   out.hash = ''
@@ -49,7 +54,13 @@ export function normalizedUrl(url: URL, isIgnored: (name: string) => boolean): U
  * purge generation (bumping it retires every key at once), then path and normalized query.
  */
 export function cacheKey(normalized: URL, generation: number): string {
-  return `${normalized.protocol}//${normalized.host}${KEY_PREFIX}${generation}${normalized.pathname}${normalized.search}`
+  const origin = `${normalized.protocol}//${normalized.host}`
+  return keyOf(origin, normalized.pathname, normalized.search, generation)
+}
+
+/** The key from its parts: public origin (`https://host`), path, normalized query. */
+export function keyOf(origin: string, path: string, query: string, generation: number): string {
+  return `${origin}${KEY_PREFIX}${generation}${path}${query}`
 }
 
 // Fields that must not shape a response others will get. Cookies: only logged-in readers need

@@ -331,12 +331,24 @@ export function fastHit(stored: PolicyObject): FastHit | undefined {
   }
 }
 
-/** The reader's headers for a fast hit at `now`: as `readerHeaders` would build them. */
-export function fastHeaders(hit: FastHit, now: number): Headers {
-  const headers = new Headers(hit.headers)
-  headers.set('age', String(Math.round(hit.ageValue + (now - hit.received) / 1000)))
-  headers.set('date', new Date(now).toUTCString())
+/**
+ * The reader's headers for a fast hit at `now`, as `readerHeaders` would build them, as a plain
+ * record (lower-case names): the reader's Response is built from it once, trace headers included.
+ */
+export function fastHeaders(hit: Readonly<FastHit>, now: number): Record<string, string> {
+  const headers = { ...hit.headers }
+  headers.age = String(Math.round(hit.ageValue + (now - hit.received) / 1000))
+  headers.date = httpDate(now)
   return headers
+}
+
+let lastDate = { second: Number.NaN, text: '' }
+
+/** `now` as an HTTP date (RFC 9110 §5.6.7), formatted once per second. */
+export function httpDate(now: number): string {
+  const second = Math.floor(now / 1000)
+  if (second !== lastDate.second) lastDate = { second, text: new Date(now).toUTCString() }
+  return lastDate.text
 }
 
 /** Headers for a reader served from the cache: current `Age` and `Date`, hop-by-hop removed. */

@@ -11,7 +11,7 @@ export interface CacheRules {
   /** True for a query parameter dropped from the key (tracking). */
   isIgnoredParam(name: string): boolean
   /** Why this GET/HEAD must not touch the cache, or `undefined` when it may. */
-  bypass(headers: Headers, url: URL): BypassReason | undefined
+  bypass(headers: Headers, path: string): BypassReason | undefined
   /** Seconds of freshness for a response that says nothing about caching, or `undefined`. */
   defaultTtl(path: string, contentType: string | null): number | undefined
 }
@@ -83,9 +83,9 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
   return {
     settings: cache,
     isIgnoredParam: (name) => ignored.test(name),
-    bypass(headers, url) {
+    bypass(headers, path) {
       if (!cache.enabled) return 'disabled'
-      if (bypassPath.test(decodedPath(url.pathname))) return 'path'
+      if (bypassPath.test(decodedPath(path))) return 'path'
       const cookies = headers.get('cookie')
       // A reader pinned after a write reads from the primary, never from the cache.
       if (cookies && cookieNames(cookies).some((name) => bypassCookie.test(name))) return 'cookie'

@@ -26,8 +26,8 @@ export interface Stored {
   body: ReadableStream | null
 }
 
-/** A fast hit's facts with the origin that filled the entry. */
-export type Fast = FastHit & { origin: string | null }
+/** A fast hit's facts with the origin that filled the entry (shared between hits: read-only). */
+export type Fast = Readonly<FastHit & { origin: string | null }>
 
 /** An entry as looked up: the fast-hit facts when it has them, the rest read on demand. */
 export interface Entry {
@@ -74,6 +74,22 @@ function parseFast(raw: string | null): Fast | undefined {
   }
 }
 
+// Parsed fast-hit facts by their raw header: a hot entry's facts are parsed once per isolate.
+// Read-only once parsed (hits copy what they change); bounded by clearing when full.
+const parsedFacts = new Map<string, Fast | null>()
+const MAX_PARSED_FACTS = 1024
+
+function cachedFast(raw: string | null): Fast | undefined {
+  if (!raw) return undefined
+  let fast = parsedFacts.get(raw)
+  if (fast === undefined) {
+    fast = parseFast(raw) ?? null
+    if (parsedFacts.size >= MAX_PARSED_FACTS) parsedFacts.clear()
+    parsedFacts.set(raw, fast)
+  }
+  return fast ?? undefined
+}
+
 function logError(message: string, error: unknown): void {
   console.error(JSON.stringify({ message: `georoute: ${message}`, error: String(error) }))
 }
@@ -89,7 +105,7 @@ export async function lookUp(key: string): Promise<Entry | undefined> {
   }
   if (!response) return undefined
   const { headers } = response
-  return { fast: parseFast(headers.get(FAST)), body: response.body, headers }
+  return { fast: cachedFast(headers.get(FAST)), body: response.body, headers }
 }
 
 /** The entry with its full metadata; a foreign or corrupt one is a miss (its body is freed). */
