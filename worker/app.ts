@@ -3,7 +3,7 @@ import { probeNow, purgeCache, requireAdmin, setDrained } from './admin'
 import type { Config } from './config'
 import { loadConfig } from './config-loader'
 import type { Env } from './env'
-import { serve } from './pipeline'
+import { serve, unhandled } from './pipeline'
 import { errorPage } from './proxy'
 import { statusAccess, statusJson, statusPage } from './status'
 
@@ -15,7 +15,7 @@ const app = new Hono<AppEnv>()
  * The configuration for a request, or the 5xx page that replaces every answer while it is
  * invalid: a clear page naming every problem, and a log line, never a stack trace.
  */
-export function configFor(env: Env, publicUrl: URL): Config | Response {
+export function configFor(env: Env, host: string): Config | Response {
   const result = loadConfig(env)
   if (!result.ok) {
     console.error(
@@ -23,29 +23,17 @@ export function configFor(env: Env, publicUrl: URL): Config | Response {
     )
     return errorPage(500, 'georoute: invalid configuration', result.errors.join('\n'))
   }
-  if (result.config.originHosts.has(publicUrl.host)) {
-    const message = `an origin's url points at this Worker's own host (${publicUrl.host}): requests would loop`
+  if (result.config.originHosts.has(host)) {
+    const message = `an origin's url points at this Worker's own host (${host}): requests would loop`
     console.error(JSON.stringify({ message: `georoute: invalid configuration: ${message}` }))
     return errorPage(500, 'georoute: invalid configuration', message)
   }
   return result.config
 }
 
-/** Only a bug reaches here: log it, and give the reader a plain page rather than a trace. */
-export function unhandled(error: unknown): Response {
-  console.error(
-    JSON.stringify({
-      message: 'georoute: unhandled error',
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  )
-  return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
-}
-
 app.use('*', async (c, next) => {
   const publicUrl = new URL(c.req.url)
-  const config = configFor(c.env, publicUrl)
+  const config = configFor(c.env, publicUrl.host)
   if (config instanceof Response) return config
   c.set('config', config)
   c.set('publicUrl', publicUrl)
@@ -70,6 +58,7 @@ app.all('*', (c) =>
     config: c.get('config'),
     publicUrl: c.get('publicUrl'),
     path: c.get('publicUrl').pathname,
+    origin: c.get('publicUrl').origin,
   }),
 )
 

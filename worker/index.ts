@@ -1,21 +1,23 @@
-import app, { configFor, unhandled } from './app'
+import app, { configFor } from './app'
 import type { Env } from './env'
 import { scheduled } from './health/scheduled'
-import { serve } from './pipeline'
+import { serve, unhandled } from './pipeline'
 
 /** True for the reserved paths that the Hono app answers (status page, JSON, admin API). */
 const isReserved = (path: string) => path === '/__georoute' || path.startsWith('/__georoute/')
 
 export default {
   // Proxied requests take the short way (no router on the hot path); reserved ones go to Hono.
-  async fetch(request: Request, env: Env, ctx: ExecutionContext) {
-    const publicUrl = new URL(request.url)
-    const path = publicUrl.pathname
-    if (isReserved(path)) return app.fetch(request, env, ctx)
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     try {
-      const config = configFor(env, publicUrl)
+      const publicUrl = new URL(request.url)
+      const path = publicUrl.pathname
+      if (isReserved(path)) return app.fetch(request, env, ctx)
+      const origin = publicUrl.origin
+      const config = configFor(env, origin.slice(origin.indexOf('//') + 2))
       if (config instanceof Response) return config
-      return await serve(request, { env, ctx, config, publicUrl, path })
+      // `serve` never rejects.
+      return serve(request, { env, ctx, config, publicUrl, path, origin })
     } catch (error) {
       return unhandled(error)
     }

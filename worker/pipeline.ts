@@ -31,30 +31,38 @@ export interface RequestContext {
   config: Config
   /** The reader's URL, parsed once. */
   publicUrl: URL
-  /** Its path (`publicUrl.pathname`, read once). */
+  /** Its path and origin (`https://host`), read once: the hit path needs nothing else of it. */
   path: string
+  origin: string
 }
 
-/** The request path for everything outside `/__georoute/`: cache, route, proxy, trace, log. */
+/**
+ * The request path for everything outside `/__georoute/`: cache, route, proxy, trace, log.
+ * Never rejects: a bug gets the plain 502 page of `unhandled`.
+ */
 export async function serve(request: Request, context: RequestContext): Promise<Response> {
-  const started = Date.now()
-  const reader: Reader = { method: request.method, headers: request.headers }
-  const refusal = refuse(request, reader)
-  if (refusal) return finish(request, reader, context, started, { response: refusal, cacheMs: 0 })
-  const { env, ctx, config, publicUrl, path } = context
-  const cacheContext = { env, ctx, settings: config.settings, publicUrl, path }
-  const opened = await openCache(reader, cacheContext, started)
-  if (opened.hit) {
-    // A fresh hit: the reader's Response is built once, trace headers included.
-    const { hit } = opened
-    const totalMs = Date.now() - started
-    const served = { cache: 'HIT' as const, origin: hit.origin, cacheMs: hit.cacheMs }
-    const response = hitResponse(reader, hit, traceHeaders(served, totalMs))
-    record(request, reader, context, { ...served, response }, totalMs)
-    return response
+  try {
+    const started = Date.now()
+    const reader: Reader = { method: request.method, headers: request.headers }
+    const refusal = refuse(request, reader)
+    if (refusal) return finish(request, reader, context, started, { response: refusal, cacheMs: 0 })
+    const { env, ctx, config, publicUrl, path, origin } = context
+    const cacheContext = { env, ctx, settings: config.settings, publicUrl, path, origin }
+    const opened = await openCache(reader, cacheContext, started)
+    if (opened.hit) {
+      // A fresh hit: the reader's Response is built once, trace headers included.
+      const { hit } = opened
+      const totalMs = Date.now() - started
+      const served = { cache: 'HIT' as const, origin: hit.origin, cacheMs: hit.cacheMs }
+      const response = hitResponse(reader, hit, traceHeaders(served, totalMs))
+      record(request, reader, context, { ...served, response }, totalMs)
+      return response
+    }
+    const served = await route(request, context, started, opened.pending)
+    return finish(request, reader, context, started, served)
+  } catch (error) {
+    return unhandled(error)
   }
-  const served = await route(request, context, started, opened.pending)
-  return finish(request, reader, context, started, served)
 }
 
 /** What the trace headers and the log line need to know of a served request. */
@@ -116,6 +124,18 @@ function record(
     originMs: served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0,
     cacheMs: served.cacheMs,
   })
+}
+
+/** Only a bug reaches here: log it, and give the reader a plain page rather than a trace. */
+export function unhandled(error: unknown): Response {
+  console.error(
+    JSON.stringify({
+      message: 'georoute: unhandled error',
+      error: String(error),
+      stack: (error as Error).stack,
+    }),
+  )
+  return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
 }
 
 /** Refused before the cache (loop, oversized URL): no cache status, no origin. */

@@ -134,7 +134,7 @@ export type Opened = { hit: FreshHit; pending?: undefined } | { hit?: undefined;
  */
 export async function openCache(
   reader: Reader,
-  context: CacheContext & { path: string },
+  context: CacheContext & { path: string; origin: string },
   started: number,
 ): Promise<Opened> {
   const rules = cacheRules(context.settings)
@@ -148,7 +148,7 @@ export async function openCache(
   const search = publicUrl.search
   const query = normalizedQuery(search, rules.isIgnoredParam)
   const url = query === search && publicUrl.hash === '' ? publicUrl : withQuery(publicUrl, query)
-  const key = keyOf(publicUrl.origin, context.path, query, purgeGeneration)
+  const key = keyOf(context.origin, context.path, query, purgeGeneration)
   if (isPassing(key, started)) {
     return { pending: { rules, cached: { url, key, passing: true, entry: undefined, cacheMs: 0 } } }
   }

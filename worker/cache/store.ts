@@ -90,6 +90,14 @@ function cachedFast(raw: string | null): Fast | undefined {
   return fast ?? undefined
 }
 
+let defaultCache: Cache | undefined
+
+/** `caches.default`, looked up once per isolate (it holds no per-request state). */
+const cache = (): Cache => {
+  defaultCache ??= caches.default
+  return defaultCache
+}
+
 function logError(message: string, error: unknown): void {
   console.error(JSON.stringify({ message: `georoute: ${message}`, error: String(error) }))
 }
@@ -98,7 +106,7 @@ function logError(message: string, error: unknown): void {
 export async function lookUp(key: string): Promise<Entry | undefined> {
   let response: Response | undefined
   try {
-    response = await caches.default.match(key)
+    response = await cache().match(key)
   } catch (error) {
     logError('cache read failed', error)
     return undefined
@@ -148,7 +156,7 @@ export async function write(
   try {
     // Always 200 with our headers only: the Cache API then applies none of its own rules
     // (status-based TTLs, Set-Cookie, Vary, conditional matching) to what it keeps.
-    await caches.default.put(key, new Response(body, { headers }))
+    await cache().put(key, new Response(body, { headers }))
   } catch (error) {
     logError('cache write failed', error)
   }
@@ -158,10 +166,12 @@ export async function write(
 export async function remove(keys: readonly string[]): Promise<number> {
   const results = await Promise.all(
     keys.map((key) =>
-      caches.default.delete(key).catch((error) => {
-        logError('cache delete failed', error)
-        return false
-      }),
+      cache()
+        .delete(key)
+        .catch((error) => {
+          logError('cache delete failed', error)
+          return false
+        }),
     ),
   )
   return results.filter(Boolean).length
