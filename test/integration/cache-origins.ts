@@ -5,6 +5,7 @@
 import { createExecutionContext, env, fetchMock, waitOnExecutionContext } from 'cloudflare:test'
 import { afterEach, beforeAll, beforeEach } from 'vitest'
 import worker from '../../worker'
+import { forgetAll } from '../../worker/cache/memory'
 import { clearPasses } from '../../worker/cache/pass'
 import { passiveHealth } from '../../worker/health/passive'
 import { resetOverridesMemo } from '../../worker/overrides'
@@ -86,6 +87,8 @@ export function installOrigins(): void {
     behaviour = () => ({ body: 'hello', headers: { 'cache-control': 'max-age=60' } })
     resetOverridesMemo()
     clearPasses()
+    // Each test gets an empty Cache API (isolated storage): and an empty memory tier.
+    forgetAll()
     passiveHealth.clear()
   })
   afterEach(() => {

@@ -122,6 +122,20 @@ describe('settings.cache validation', () => {
     }
   })
 
+  it('names the memory tier field of a bad value', () => {
+    const result = validateConfig(ORIGINS, {
+      cache: { memory: { maxAgeSeconds: 0, maxBytes: 128 * 1024 * 1024, extra: 1 } },
+    })
+    expect(result.ok).toBe(false)
+    if (!result.ok) {
+      expect(result.errors).toEqual([
+        'settings.cache.memory.maxBytes: maxBytes must be at most 67108864 (64 MiB)',
+        'settings.cache.memory.maxAgeSeconds: maxAgeSeconds must be at least 1',
+        'settings.cache.memory: unknown field "extra"',
+      ])
+    }
+  })
+
   it('refuses a glob with an unbalanced brace', () => {
     const result = validateConfig(ORIGINS, { cache: { ignoredParams: ['utm_{a'] } })
     expect(result.ok).toBe(false)
@@ -140,6 +154,7 @@ describe('settings.cache validation', () => {
       enabled: true,
       staleIfErrorSeconds: 86_400,
       staleIfErrorOverridesOrigin: false,
+      memory: { maxBytes: 8 * 1024 * 1024, maxEntryBytes: 256 * 1024, maxAgeSeconds: 5 },
     })
   })
 })

@@ -9,6 +9,7 @@ import { memoizedOverrides, readOverrides } from '../overrides'
 import type { ProxyOutcome, UpstreamRequest } from '../proxy'
 import { notModified, notModifiedResponse, recordSource } from './conditional'
 import { cacheKey, keyOf, normalizedQuery, normalizedUrl, shareableHeaders, withQuery } from './key'
+import { hold, recall } from './memory'
 import { isPassing, notePass } from './pass'
 import {
   fastHeaders,
@@ -28,11 +29,13 @@ import {
 import { type CacheRules, cacheRules, decodedPath } from './rules'
 import {
   type Entry,
+  type Fast,
   full,
   lookUp,
   type Meta,
   once,
   read,
+  readWhole,
   remove,
   type Stored,
   write,
@@ -95,9 +98,12 @@ const passed = (outcome: ProxyOutcome): Served => ({
   cacheMs: 0,
 })
 
+/** A body to answer with: streamed from the Cache API, or held in memory. */
+type Body = ReadableStream | Uint8Array | null
+
 /** A fresh hit, ready to answer: no origin, no policy, headers as a plain record. */
 export interface FreshHit {
-  body: ReadableStream | null
+  body: Body
   status: number
   /** The reader's headers (lower-case names), before the trace headers are added. */
   headers: Record<string, string>
@@ -152,15 +158,24 @@ export async function openCache(
   if (isPassing(key, started)) {
     return { pending: { rules, cached: { url, key, passing: true, entry: undefined, cacheMs: 0 } } }
   }
+  const credentials = headers.has('authorization')
+  const held = credentials ? undefined : recall(key, started)
+  if (held) return { hit: freshHit(held.fast, held.body, started, 0) }
   const entry = await lookUp(key)
   const cacheMs = Date.now() - started
   const fast = entry?.fast
-  if (fast && started < fast.until && !headers.has('authorization')) {
-    const headers = fastHeaders(fast, started)
-    const origin = fast.origin ?? undefined
-    return { hit: { body: entry.body, status: fast.status, headers, origin, cacheMs } }
+  if (fast && started < fast.until && !credentials) {
+    const { memory } = context.settings.cache
+    const whole = await readWhole(entry, memory)
+    if (whole) hold(key, fast, whole, started, memory)
+    return { hit: freshHit(fast, whole ?? entry.body, started, cacheMs) }
   }
   return { pending: { rules, cached: { url, key, passing: false, entry, cacheMs } } }
+}
+
+function freshHit(fast: Fast, body: Body, now: number, cacheMs: number): FreshHit {
+  const origin = fast.origin ?? undefined
+  return { body, status: fast.status, headers: fastHeaders(fast, now), origin, cacheMs }
 }
 
 /**
@@ -257,14 +272,14 @@ function ask(lookup: Lookup, conditional: Record<string, string> = {}): Promise<
 /** The reader's response: a 304 for their own validators, no body for HEAD. */
 function answer(
   reader: Reader,
-  body: ReadableStream | null,
+  body: Body,
   headers: Headers | Record<string, string>,
   status: number,
 ): Response {
   const source = headers instanceof Headers ? headers : recordSource(headers)
   const conditional = notModified(reader.headers, status, source)
   if (conditional || reader.method === 'HEAD' || NULL_BODY.has(status)) {
-    void body?.cancel()
+    if (body instanceof ReadableStream) void body.cancel()
     return conditional ? notModifiedResponse(source) : new Response(null, { status, headers })
   }
   return new Response(body, { status, headers })
@@ -295,7 +310,7 @@ function store(
   const meta: Meta = { policy: policy.toObject(), origin: outcome.origin?.id ?? null }
   const keepFor = keepSeconds(meta.policy, lookup.rules.settings.staleIfErrorSeconds)
   const [body, copy] = forReader && response.body ? response.body.tee() : [null, response.body]
-  return { body, storing: write(lookup.key, copy, meta, keepFor) }
+  return { body, storing: write(lookup.key, copy, meta, keepFor, lookup.rules.settings.memory) }
 }
 
 /** Answers with a full origin response, storing it in the background when it may be kept. */
@@ -357,7 +372,7 @@ async function revalidate(lookup: Lookup, stored: Stored, cacheMs: number): Prom
   const meta: Meta = { policy: fresh.policy.toObject(), origin: stored.meta.origin }
   const [body, copy] = stored.body ? stored.body.tee() : [null, null]
   const keepFor = keepSeconds(meta.policy, lookup.rules.settings.staleIfErrorSeconds)
-  lookup.context.ctx.waitUntil(write(lookup.key, copy, meta, keepFor))
+  lookup.context.ctx.waitUntil(write(lookup.key, copy, meta, keepFor, lookup.rules.settings.memory))
   const headers = readerHeaders(fresh.policy)
   return {
     response: answer(lookup.request, body, headers, meta.policy.st),
@@ -394,7 +409,7 @@ function refreshLater(lookup: Lookup, conditional: Record<string, string>): void
     }
     const meta: Meta = { policy: fresh.policy.toObject(), origin: current.meta.origin }
     const keepFor = keepSeconds(meta.policy, lookup.rules.settings.staleIfErrorSeconds)
-    await write(lookup.key, current.body, meta, keepFor)
+    await write(lookup.key, current.body, meta, keepFor, lookup.rules.settings.memory)
   })
   if (task) lookup.context.ctx.waitUntil(task)
 }

@@ -7,6 +7,7 @@ import type { Settings } from '../config'
 import type { Env } from '../env'
 import { NO_OVERRIDES, OVERRIDES_KEY, parseOverrides, updateOverrides } from '../overrides'
 import { cacheKey, normalizedUrl } from './key'
+import { forgetAll } from './memory'
 import { cacheRules } from './rules'
 import { remove } from './store'
 
@@ -111,6 +112,8 @@ export async function purge(body: unknown, context: PurgeContext): Promise<Purge
       ...current,
       purgeGeneration: current.purgeGeneration + 1,
     }))
+    // The new generation makes every held copy unreachable here: free their memory now.
+    forgetAll()
     return {
       status: 200,
       body: { purged: 'all', generation: overrides.purgeGeneration },

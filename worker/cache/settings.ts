@@ -38,6 +38,33 @@ const DefaultTtlSchema = v.strictObject({
   seconds: seconds('seconds'),
 })
 
+const MIB = 1024 * 1024
+
+const bytes = (what: string, max: number) =>
+  v.pipe(
+    v.number('must be a number'),
+    v.integer('must be a whole number'),
+    v.minValue(0, `${what} must be at least 0`),
+    v.maxValue(max, `${what} must be at most ${max} (${max / MIB} MiB)`),
+  )
+
+/**
+ * The memory tier (worker/cache/memory.ts): each isolate keeps small fresh pages in memory and
+ * answers hits for them without a Cache API read. A purge or an invalidation reaches the
+ * copies other isolates hold within `maxAgeSeconds`.
+ */
+const MemorySchema = v.strictObject({
+  /** Bytes one isolate keeps (bodies and headers); 0 turns the tier off. */
+  maxBytes: v.optional(bytes('maxBytes', 64 * MIB), 8 * MIB),
+  /** Largest body kept; larger ones are always read from the Cache API. */
+  maxEntryBytes: v.optional(bytes('maxEntryBytes', 8 * MIB), 256 * 1024),
+  /** Longest a copy answers before the Cache API is read again (never past its freshness). */
+  maxAgeSeconds: v.optional(
+    v.pipe(seconds('maxAgeSeconds', 300), v.minValue(1, 'maxAgeSeconds must be at least 1')),
+    5,
+  ),
+})
+
 export const CacheSettingsSchema = v.strictObject({
   /** `false` turns the edge cache off: every request goes to an origin. */
   enabled: v.optional(v.boolean('must be true or false'), true),
@@ -106,6 +133,7 @@ export const CacheSettingsSchema = v.strictObject({
    * must-revalidate, proxy-revalidate, s-maxage). Off by default, as RFC 9111 §4.2.4 asks.
    */
   staleIfErrorOverridesOrigin: v.optional(v.boolean('must be true or false'), false),
+  memory: v.optional(MemorySchema, {}),
   /** Cloudflare zone id for purging every data center (the `CF_ZONE_ID` variable wins). */
   purgeZoneId: v.optional(
     v.pipe(

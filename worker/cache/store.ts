@@ -5,6 +5,7 @@
  * reads one small header and evaluates no policy. The stored copy's own Cache-Control only sets
  * how long the data center keeps it.
  */
+import { fits, forget, hold, type MemoryLimits } from './memory'
 import { type FastHit, fastHit, type PolicyObject } from './policy'
 
 const META = 'x-georoute-meta'
@@ -26,8 +27,11 @@ export interface Stored {
   body: ReadableStream | null
 }
 
-/** A fast hit's facts with the origin that filled the entry (shared between hits: read-only). */
-export type Fast = Readonly<FastHit & { origin: string | null }>
+/**
+ * A fast hit's facts with the origin that filled the entry and, when it was stored whole, its
+ * body's length (shared between hits: read-only).
+ */
+export type Fast = Readonly<FastHit & { origin: string | null; size?: number }>
 
 /** An entry as looked up: the fast-hit facts when it has them, the rest read on demand. */
 export interface Entry {
@@ -35,6 +39,8 @@ export interface Entry {
   body: ReadableStream | null
   /** The stored headers: the (larger) metadata header is read by `full` only when needed. */
   headers: Headers
+  /** The stored response, for reading its body whole. */
+  response: Response
 }
 
 function parseMeta(raw: string | null): Meta | undefined {
@@ -67,7 +73,8 @@ function parseFast(raw: string | null): Fast | undefined {
       typeof fast.status === 'number' &&
       typeof fast.headers === 'object' &&
       fast.headers !== null &&
-      (fast.origin === null || typeof fast.origin === 'string')
+      (fast.origin === null || typeof fast.origin === 'string') &&
+      (fast.size === undefined || typeof fast.size === 'number')
     return valid ? fast : undefined
   } catch {
     return undefined
@@ -113,7 +120,7 @@ export async function lookUp(key: string): Promise<Entry | undefined> {
   }
   if (!response) return undefined
   const { headers } = response
-  return { fast: cachedFast(headers.get(FAST)), body: response.body, headers }
+  return { fast: cachedFast(headers.get(FAST)), body: response.body, headers, response }
 }
 
 /** The entry with its full metadata; a foreign or corrupt one is a miss (its body is freed). */
@@ -132,13 +139,19 @@ export async function read(key: string): Promise<Stored | undefined> {
   return full(await lookUp(key))
 }
 
-/** Stores a body under `key` for `keepSeconds`; failures are logged, never thrown. */
+/**
+ * Stores a body under `key` for `keepSeconds`, and holds it in memory too when it is a fresh
+ * hit's and small enough (`memory`); failures are logged, never thrown.
+ */
 export async function write(
   key: string,
   body: ReadableStream | null,
   meta: Meta,
   keepSeconds: number,
+  memory: MemoryLimits,
 ): Promise<void> {
+  // Whatever this write stores, the copy this isolate held is no longer the entry.
+  forget(key)
   const serialized = JSON.stringify(meta)
   if (serialized.length > MAX_META_BYTES || keepSeconds <= 0) {
     await body?.cancel()
@@ -148,22 +161,82 @@ export async function write(
     'cache-control': `public, max-age=${keepSeconds}`,
     [META]: serialized,
   }
-  const fast = fastHit(meta.policy)
-  if (fast) {
-    const facts = JSON.stringify({ ...fast, origin: meta.origin } satisfies Fast)
-    if (serialized.length + facts.length <= MAX_META_BYTES) headers[FAST] = facts
-  }
   try {
+    let stored: ReadableStream | Uint8Array | null = body
+    const hit = fastHit(meta.policy)
+    if (hit) {
+      let fast: Fast = { ...hit, origin: meta.origin }
+      if (memory.maxBytes > 0) {
+        const read = await readUpTo(body, memory.maxEntryBytes)
+        if (read instanceof Uint8Array) {
+          fast = { ...fast, size: read.byteLength }
+          hold(key, fast, read, Date.now(), memory)
+        }
+        stored = read
+      }
+      const facts = JSON.stringify(fast)
+      if (serialized.length + facts.length <= MAX_META_BYTES) headers[FAST] = facts
+    }
     // Always 200 with our headers only: the Cache API then applies none of its own rules
     // (status-based TTLs, Set-Cookie, Vary, conditional matching) to what it keeps.
-    await cache().put(key, new Response(body, { headers }))
+    await cache().put(key, new Response(stored, { headers }))
   } catch (error) {
     logError('cache write failed', error)
   }
 }
 
+/** A fresh hit's body read whole into memory, when `memory` holds bodies of its length. */
+export async function readWhole(entry: Entry, memory: MemoryLimits): Promise<Uint8Array | null> {
+  if (!fits(entry.fast?.size, memory)) return null
+  return new Uint8Array(await entry.response.arrayBuffer())
+}
+
+/**
+ * The body whole when it has at most `max` bytes; a longer one as a stream that gives the bytes
+ * read so far, then the rest.
+ */
+export async function readUpTo(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+  if (!body) return new Uint8Array(0)
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    length += value.byteLength
+    if (length > max) {
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk)
+          chunks.length = 0
+        },
+        async pull(controller) {
+          const next = await reader.read()
+          if (next.done) controller.close()
+          else controller.enqueue(next.value)
+        },
+        cancel: (reason) => reader.cancel(reason),
+      })
+    }
+  }
+  const [first] = chunks
+  if (first && chunks.length === 1) return first
+  const whole = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    whole.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return whole
+}
+
 /** Deletes entries in this data center; answers how many existed. */
 export async function remove(keys: readonly string[]): Promise<number> {
+  for (const key of keys) forget(key)
   const results = await Promise.all(
     keys.map((key) =>
       cache()
