@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { machineDescription } from './lib/bench-proc.mjs'
-import { checkGoals, missBreakdown, renderReport } from './lib/bench-report.mjs'
+import { checkGoals, hitBreakdown, missBreakdown, renderReport } from './lib/bench-report.mjs'
 import { runRounds } from './lib/bench-rounds.mjs'
 import { runScenarios } from './lib/bench-scenarios.mjs'
 import { measureStartup, WORKERD } from './lib/bench-startup.mjs'
@@ -102,6 +102,7 @@ async function main() {
     : []
 
   notes.push(...missBreakdown(scenarios.find((s) => s.id === 'miss')))
+  notes.push(...hitBreakdown(scenarios.find((s) => s.id === 'hit')))
 
   log('routing micro-benchmark…')
   const routing = JSON.parse(

@@ -13,6 +13,8 @@ export interface RequestRecord {
   totalMs: number
   originMs: number
   cacheMs: number
+  /** Each failed attempt (`virginia: timeout (10000 ms)`), when there was one. */
+  failures?: string[]
 }
 
 /**

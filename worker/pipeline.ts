@@ -111,18 +111,23 @@ function record(
   const { sampleRate } = context.config.settings.logs
   const log = sampleRate >= 1 || status >= 500 || Math.random() < sampleRate
   const cf = request.cf as { colo?: unknown; country?: unknown } | undefined
+  const attempts = served.outcome?.attempts ?? []
+  const failed = attempts.filter((a) => a.failure)
   recordRequest(context.env, log, {
     method: reader.method,
     path: context.path.slice(0, 512),
     status,
     origin: served.origin ?? null,
-    attempts: served.outcome?.attempts.length ?? 0,
+    attempts: attempts.length,
     cache: served.cache ?? 'NONE',
     colo: typeof cf?.colo === 'string' ? cf.colo : null,
     country: typeof cf?.country === 'string' ? cf.country : null,
     totalMs,
     originMs: served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0,
     cacheMs: served.cacheMs,
+    ...(failed.length > 0 && {
+      failures: failed.map((a) => `${a.origin}: ${a.failure} (${a.ms} ms)`),
+    }),
   })
 }
 

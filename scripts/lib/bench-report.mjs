@@ -122,6 +122,25 @@ export function missBreakdown(miss) {
   ]
 }
 
+/**
+ * Notes on the hit path: where georoute's hits come from, and each tier against its reference.
+ * @param {ScenarioReport | undefined} hit
+ * @returns {string[]}
+ */
+export function hitBreakdown(hit) {
+  const get = (/** @type {string} */ label) => hit?.rows?.find((r) => r.label === label)
+  const georoute = get('georoute')
+  const off = get('georoute, memory tier off')
+  const memory = get('bare memory Worker')
+  const trace = get('bare cache Worker + Age, trace headers + log line')
+  if (!georoute || !off || !memory || !trace) return []
+  const us = (/** @type {number} */ n) => `${Math.round(n)} µs`
+  return [
+    `Cache-hit path: georoute answers from its memory tier at ${ratio(georoute.ratio)} of the bare cache Worker (${us(georoute.cpuUs)} CPU per hit); a bare Worker answering from memory does ${ratio(memory.ratio)} (${us(memory.cpuUs)}), so georoute's own work on a memory hit is about ${us(georoute.cpuUs - memory.cpuUs)}.`,
+    `With the memory tier off, every hit reads the Cache API, as an isolate does the first time it sees a page and once its copy is \`maxAgeSeconds\` old: ${ratio(off.ratio)} (${us(off.cpuUs)}), against ${ratio(trace.ratio)} for the bare cache Worker that only adds \`Age\`, the trace headers and the log line (${us(trace.cpuUs)}).${(off.ratio ?? 0) < GOALS.hitRatio ? ` That path alone is below the ${GOALS.hitRatio}× goal.` : ''}`,
+  ]
+}
+
 /** @param {boolean | undefined} met */
 const mark = (met) => (met === undefined ? 'not measured' : met ? 'met' : '**missed**')
 

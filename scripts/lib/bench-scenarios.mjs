@@ -142,7 +142,7 @@ export async function runScenarios(context) {
       id: 'hit',
       title: 'Cache-hit path',
       about:
-        'A cacheable page, filled once. Reference: a bare Worker that answers `caches.default.match` (and fills the cache on a miss), under the same runner; "#2" is the noise control. "bare cache Worker + Age, trace headers + log line" (scripts/bench/bare-cache-trace.js) adds what DESIGN.md asks of every hit and nothing else: the cost of those obligations alone.',
+        'A cacheable page, filled once. Reference: a bare Worker that answers `caches.default.match` (and fills the cache on a miss), under the same runner; "#2" is the noise control. "bare cache Worker + Age, trace headers + log line" (scripts/bench/bare-cache-trace.js) adds what DESIGN.md asks of every hit and nothing else: the cost of those obligations alone. georoute answers a hot page from its memory tier (settings.cache.memory); "memory tier off" reads the Cache API on every hit, as an isolate does the first time it sees a page and once a copy is `maxAgeSeconds` old. "bare memory Worker" (scripts/bench/bare-memory.js) answers from a copy in memory and does nothing else: the like-for-like reference for the memory tier.',
       path: HIT_PATH,
     }
     const g = await georoute('georoute', { ORIGINS: georouteOrigins(origin.url, origin.url) })
@@ -159,14 +159,23 @@ export async function runScenarios(context) {
       const trace = await worker('cachetrace', bareScript('bare-cache-trace'), {
         ORIGIN: origin.url,
       })
+      const noMemory = await georoute('georoute-nomemory', {
+        ORIGINS: georouteOrigins(origin.url, origin.url),
+        SETTINGS: JSON.stringify({ cache: { memory: { maxBytes: 0 } } }),
+      })
+      const memory = await worker('barememory', bareScript('bare-memory'), { ORIGIN: origin.url })
       await probe(cache1.url, HIT_PATH)
       await probe(cache2.url, HIT_PATH)
       await probe(trace.url, HIT_PATH)
+      await probe(memory.url, HIT_PATH)
+      const offStatus = (await probe(noMemory.url, HIT_PATH)).get('x-georoute-cache')
       const targets = [
         row(cache1, 'bare cache Worker', ''),
         row(g, 'georoute', 'answers HIT'),
         row(cache2, 'bare cache Worker #2', ''),
         row(trace, 'bare cache Worker + Age, trace headers + log line', ''),
+        row(noMemory, 'georoute, memory tier off', `answers ${offStatus}`),
+        row(memory, 'bare memory Worker', ''),
       ]
       reports.push({
         ...report,

@@ -168,24 +168,40 @@ function postArrivals(fleet) {
  */
 
 /**
- * One failed request in a line: when, who, what came back.
+ * A request log line of the Worker with a 5xx status, as the drill received it.
+ * @typedef {object} WorkerLine
+ * @property {number} at When the drill read it (ms since the epoch).
+ * @property {string} path
+ * @property {number} status
+ * @property {string[]} [failures] The failed attempts, as the Worker logs them.
+ */
+
+/**
+ * One failed request in a line: when, who, what came back, and which origins the Worker tried
+ * (from its log line for the same path logged while the request was open).
  * @param {Sent} s
  * @param {number} phaseStart
+ * @param {WorkerLine[]} [lines]
  */
-function describeFailure(s, phaseStart) {
+export function describeFailure(s, phaseStart, lines = []) {
   const at = ((s.sentAt - phaseStart) / 1000).toFixed(2)
   const took = s.doneAt === undefined ? '?' : `${s.doneAt - s.sentAt} ms`
   const what =
     s.error ?? `status ${s.status} from ${s.origin ?? 'georoute'} (cache ${s.cache ?? '-'})`
-  return `${s.kind} ${s.path} by ${s.city} at +${at} s, ${took}: ${what}`
+  const path = s.path.split('?')[0]
+  const until = (s.doneAt ?? Number.POSITIVE_INFINITY) + 1_000
+  const line = lines.find((l) => l.path === path && l.at >= s.sentAt && l.at <= until)
+  const tried = line?.failures?.length ? `; tried ${line.failures.join(', ')}` : ''
+  return `${s.kind} ${s.path} by ${s.city} at +${at} s, ${took}: ${what}${tried}`
 }
 
 /**
  * Per-phase results.
- * @param {{ runs: PhaseRun[], sent: Sent[], fleet: Fleet, recoveryMs: number }} drill
+ * @param {{ runs: PhaseRun[], sent: Sent[], fleet: Fleet, recoveryMs: number,
+ *   errorLines?: WorkerLine[] }} drill
  * @returns {PhaseResult[]}
  */
-export function analyze({ runs, sent, fleet, recoveryMs }) {
+export function analyze({ runs, sent, fleet, recoveryMs, errorLines = [] }) {
   const arrivals = postArrivals(fleet)
   return runs.map(({ phase, start, faultEnd, end }) => {
     const within = sent.filter((s) => s.sentAt >= start && s.sentAt < end)
@@ -227,7 +243,7 @@ export function analyze({ runs, sent, fleet, recoveryMs }) {
         cachedPagesServed: cachedPageGets.filter(succeeded).length,
         clean503: down.filter(clean).length,
         unclean: others.length,
-        others: others.slice(0, 5).map((s) => describeFailure(s, start)),
+        others: others.slice(0, 5).map((s) => describeFailure(s, start, errorLines)),
       }
     }
     return {
@@ -235,7 +251,7 @@ export function analyze({ runs, sent, fleet, recoveryMs }) {
       seconds: (end - start) / 1000,
       gets: gets.length,
       failedGets: failures.length,
-      failures: failures.slice(0, 5).map((s) => describeFailure(s, start)),
+      failures: failures.slice(0, 5).map((s) => describeFailure(s, start, errorLines)),
       posts: posts.length,
       postsOk: posts.filter((s) => s.status === 201).length,
       postsRefused: posts.filter(

@@ -40,6 +40,8 @@ export async function runDrill({ script, short = false, log = () => {} }) {
   const fleet = await startFleet()
   /** @type {string[]} */
   const workerErrors = []
+  /** @type {import('./drill-analyze.mjs').WorkerLine[]} */
+  const errorLines = []
   let worker
   try {
     worker = await startWorker({
@@ -54,6 +56,8 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       onOutput: (line) => {
         // Our own structured error lines (corrupt KV, failed attempts) are expected in a drill.
         if (/uncaught|unhandled/i.test(line)) workerErrors.push(line.slice(0, 300))
+        const request = requestLine(line)
+        if (request && request.status >= 500) errorLines.push({ ...request, at: Date.now() })
       },
     })
     const base = worker.url
@@ -77,7 +81,7 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       await load.stop()
       await cron.stop()
     }
-    const results = analyze({ runs, sent: load.sent, fleet, recoveryMs })
+    const results = analyze({ runs, sent: load.sent, fleet, recoveryMs, errorLines })
     return {
       short,
       settings,
@@ -94,6 +98,29 @@ export async function runDrill({ script, short = false, log = () => {} }) {
     await worker?.close()
     await fleet.close()
   }
+}
+
+/**
+ * The Worker's request log line in a line of its output (plain, or inside a structured-log
+ * envelope), or `undefined`.
+ * @param {string} line
+ * @returns {{ path: string, status: number, failures?: string[] } | undefined}
+ */
+export function requestLine(line) {
+  /** @param {string} text @returns {any} */
+  const parse = (text) => {
+    try {
+      return JSON.parse(text)
+    } catch {
+      return undefined
+    }
+  }
+  let entry = parse(line.slice(line.indexOf('{')))
+  if (typeof entry?.message === 'string' && entry.message.startsWith('{')) {
+    entry = parse(entry.message)
+  }
+  if (entry?.message !== 'request' || typeof entry.status !== 'number') return undefined
+  return { path: String(entry.path), status: entry.status, failures: entry.failures }
 }
 
 /**

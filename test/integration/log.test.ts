@@ -78,5 +78,11 @@ describe('the request log', () => {
       expect((await send('/broken')).status).toBe(503)
     })
     expect(lines.map((l) => l.path)).toEqual(['/broken'])
+    // Which origins were tried, and why each failed.
+    expect(lines[0].failures).toEqual([
+      expect.stringMatching(/^frankfurt: status 500 \(\d+ ms\)$/),
+      expect.stringMatching(/^virginia: status 500 \(\d+ ms\)$/),
+      expect.stringMatching(/^tokyo: status 500 \(\d+ ms\)$/),
+    ])
   })
 })
