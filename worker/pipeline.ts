@@ -126,7 +126,9 @@ function record(
     originMs: served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0,
     cacheMs: served.cacheMs,
     ...(failed.length > 0 && {
-      failures: failed.map((a) => `${a.origin}: ${a.failure} (${a.ms} ms)`),
+      failures: failed.map(
+        (a) => `${a.origin}: ${a.failure}${a.error ? ` [${a.error}]` : ''} (${a.ms} ms)`,
+      ),
     }),
   })
 }

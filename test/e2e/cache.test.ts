@@ -6,6 +6,7 @@ import { type Georoute, startGeoroute } from './harness'
 import { useDemoOrigins } from './origins'
 
 const PARIS = '48.86,2.35'
+const TOKEN = 'e2e-admin-token'
 const { servers, originsList } = useDemoOrigins()
 const all = (mode: Mode) => {
   for (const s of servers()) s.setMode(mode)
@@ -29,6 +30,7 @@ describe('the edge cache in front of real origins', () => {
       origins: originsList(),
       // The blog owner prefers a stale page to an error, even for its no-cache home page.
       settings: { cache: { staleIfErrorOverridesOrigin: true } },
+      bindings: { ADMIN_TOKEN: TOKEN },
     })
   })
 
@@ -43,6 +45,26 @@ describe('the edge cache in front of real origins', () => {
     expect(second.body).toBe(first.body)
     expect(second.response.headers.get('x-georoute-origin')).toBe('frankfurt')
     expect(asked('/posts/cached')).toHaveLength(1)
+  })
+
+  it('answers hot reads from memory until a purge, then asks the origin again', async () => {
+    const path = '/posts/purged'
+    const reads = [
+      await read(georoute, path),
+      await read(georoute, path),
+      await read(georoute, path),
+    ]
+    expect(reads.map((r) => r.cache)).toEqual(['MISS', 'HIT', 'HIT'])
+    const purged = await georoute.fetch('/__georoute/purge', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ urls: [path] }),
+    })
+    expect(purged.status).toBe(200)
+    await purged.arrayBuffer()
+    const after = await read(georoute, path)
+    expect([after.cache, after.body]).toEqual(['MISS', reads[0]?.body])
+    expect(asked(path)).toHaveLength(2)
   })
 
   it('revalidates the no-cache home page with its ETag (REVALIDATED)', async () => {

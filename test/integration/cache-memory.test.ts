@@ -1,19 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { forgetAll, heldNow } from '../../worker/cache/memory'
-import { answer, fetchThrough, installOrigins, paths, settings } from './cache-origins'
+import { answer, fetchThrough, installOrigins, paths, settings, useFakeDate } from './cache-origins'
 
 installOrigins()
-
-const T0 = Date.UTC(2030, 0, 1)
-const later = (seconds: number) => vi.setSystemTime(T0 + seconds * 1000)
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] })
-  later(0)
-})
+const later = useFakeDate()
 
 afterEach(() => {
-  vi.useRealTimers()
   vi.restoreAllMocks()
 })
 
@@ -109,6 +101,24 @@ describe('the memory tier', () => {
     expect(reads.mock.calls.map(([key]) => String(key))).toEqual([
       'https://blog.example/__georoute/cache/0/large',
     ])
+  })
+
+  it('treats an entry whose body breaks while read as a miss', async () => {
+    const key = 'https://blog.example/__georoute/cache/0/posts/broken'
+    await fetchThrough('/posts/broken')
+    const stored = await caches.default.match(key)
+    await stored?.body?.cancel()
+    forgetAll()
+    const broken = new ReadableStream({
+      pull: (controller) => controller.error(new Error('disk gone')),
+    })
+    vi.spyOn(caches.default, 'match').mockResolvedValueOnce(
+      new Response(broken, { headers: stored?.headers }),
+    )
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const next = await fetchThrough('/posts/broken')
+    expect([next.status, next.cache, next.body]).toEqual([200, 'MISS', 'hello'])
+    expect(paths()).toEqual(['GET /posts/broken', 'GET /posts/broken'])
   })
 
   it('is off with maxBytes 0', async () => {

@@ -3,7 +3,7 @@
  * Cache API and KV of the Workers pool, waiting for its `waitUntil` work when a test needs to.
  */
 import { createExecutionContext, env, fetchMock, waitOnExecutionContext } from 'cloudflare:test'
-import { afterEach, beforeAll, beforeEach } from 'vitest'
+import { afterEach, beforeAll, beforeEach, vi } from 'vitest'
 import worker from '../../worker'
 import { forgetAll } from '../../worker/cache/memory'
 import { clearPasses } from '../../worker/cache/pass'
@@ -158,3 +158,20 @@ export async function fetchThrough(
 
 /** The `SETTINGS` variable for a test. */
 export const settings = (value: Record<string, unknown>) => ({ SETTINGS: JSON.stringify(value) })
+
+/**
+ * Fakes only `Date` (freshness follows the clock, origin delays stay real), from the same
+ * instant in every test; the answer moves the clock to `seconds` after that instant.
+ */
+export function useFakeDate(): (seconds: number) => void {
+  const start = Date.UTC(2030, 0, 1)
+  const later = (seconds: number) => vi.setSystemTime(start + seconds * 1000)
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    later(0)
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  return later
+}

@@ -1,5 +1,5 @@
 import { waitOnExecutionContext } from 'cloudflare:test'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   answer,
   fetchThrough,
@@ -8,22 +8,11 @@ import {
   send,
   settings,
   slowOnce,
+  useFakeDate,
 } from './cache-origins'
 
 installOrigins()
-
-const T0 = Date.UTC(2030, 0, 1)
-const later = (seconds: number) => vi.setSystemTime(T0 + seconds * 1000)
-
-beforeEach(() => {
-  // Only Date: freshness follows the clock, while origin delays stay real.
-  vi.useFakeTimers({ toFake: ['Date'] })
-  later(0)
-})
-
-afterEach(() => {
-  vi.useRealTimers()
-})
+const later = useFakeDate()
 
 const V1 = { 'cache-control': 'max-age=60', etag: '"v1"' }
 
@@ -75,7 +64,7 @@ describe('revalidation', () => {
   })
 
   it('asks with Last-Modified when there is no ETag', async () => {
-    const lastModified = new Date(T0 - 86_400_000).toUTCString()
+    const lastModified = new Date(Date.now() - 86_400_000).toUTCString()
     answer(() => ({
       body: 'page',
       headers: { 'cache-control': 'no-cache', 'last-modified': lastModified },

@@ -9,7 +9,7 @@ import { memoizedOverrides, readOverrides } from '../overrides'
 import type { ProxyOutcome, UpstreamRequest } from '../proxy'
 import { notModified, notModifiedResponse, recordSource } from './conditional'
 import { cacheKey, keyOf, normalizedQuery, normalizedUrl, shareableHeaders, withQuery } from './key'
-import { hold, recall } from './memory'
+import { fits, hold, recall } from './memory'
 import { isPassing, notePass } from './pass'
 import {
   fastHeaders,
@@ -164,13 +164,20 @@ export async function openCache(
   const entry = await lookUp(key)
   const cacheMs = Date.now() - started
   const fast = entry?.fast
+  let found = entry
   if (fast && started < fast.until && !credentials) {
     const { memory } = context.settings.cache
-    const whole = await readWhole(entry, memory)
-    if (whole) hold(key, fast, whole, started, memory)
-    return { hit: freshHit(fast, whole ?? entry.body, started, cacheMs) }
+    if (!fits(fast.size, memory)) return { hit: freshHit(fast, entry.body, started, cacheMs) }
+    // Small enough for the memory tier: read it whole once, and hold it for the next hits.
+    const whole = await readWhole(entry)
+    if (whole) {
+      hold(key, fast, whole, started, memory)
+      return { hit: freshHit(fast, whole, started, cacheMs) }
+    }
+    // Its body could not be read: a miss.
+    found = undefined
   }
-  return { pending: { rules, cached: { url, key, passing: false, entry, cacheMs } } }
+  return { pending: { rules, cached: { url, key, passing: false, entry: found, cacheMs } } }
 }
 
 function freshHit(fast: Fast, body: Body, now: number, cacheMs: number): FreshHit {

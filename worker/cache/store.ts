@@ -5,7 +5,7 @@
  * reads one small header and evaluates no policy. The stored copy's own Cache-Control only sets
  * how long the data center keeps it.
  */
-import { fits, forget, hold, type MemoryLimits } from './memory'
+import { forget, hold, type MemoryLimits } from './memory'
 import { type FastHit, fastHit, type PolicyObject } from './policy'
 
 const META = 'x-georoute-meta'
@@ -185,10 +185,14 @@ export async function write(
   }
 }
 
-/** A fresh hit's body read whole into memory, when `memory` holds bodies of its length. */
-export async function readWhole(entry: Entry, memory: MemoryLimits): Promise<Uint8Array | null> {
-  if (!fits(entry.fast?.size, memory)) return null
-  return new Uint8Array(await entry.response.arrayBuffer())
+/** An entry's body read whole; `undefined` (logged) when it cannot be read. */
+export async function readWhole(entry: Entry): Promise<Uint8Array | undefined> {
+  try {
+    return new Uint8Array(await entry.response.arrayBuffer())
+  } catch (error) {
+    logError('cache read failed', error)
+    return undefined
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ export interface Attempt {
   failure?: FailureReason
   /** Cancelled by us because another origin answered first: slow, not necessarily broken. */
   lostHedge?: boolean
+  /** What the runtime said of a connect error (for the log line). */
+  error?: string
 }
 
 /** How the proxy step ended. */
@@ -95,19 +97,16 @@ async function attempt(
     const result: Attempt = { origin: origin.id, ms: now() - started, status: response.status }
     if (response.status >= 500) result.failure = `status ${response.status}`
     return { response, attempt: result }
-  } catch {
+  } catch (error) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
-    return {
-      attempt: {
-        origin: origin.id,
-        ms: now() - started,
-        failure:
-          reason instanceof AttemptTimeout || reason instanceof HedgeLost
-            ? 'timeout'
-            : 'connect error',
-      },
-      lost: reason instanceof HedgeLost,
+    const timedOut = reason instanceof AttemptTimeout || reason instanceof HedgeLost
+    const result: Attempt = {
+      origin: origin.id,
+      ms: now() - started,
+      failure: timedOut ? 'timeout' : 'connect error',
     }
+    if (!timedOut) result.error = String(error).slice(0, 200)
+    return { attempt: result, lost: reason instanceof HedgeLost }
   } finally {
     // Headers are in (or it failed): the body must not be cut by the attempt timer.
     clearTimeout(timer)
