@@ -139,12 +139,6 @@ export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1
       else route(req, res, entry)
     })
   })
-  // As an origin behind a CDN is set up: idle connections outlive the proxy's own idle time.
-  // With Node's 5 s default, a connection closed as idle can race workerd reusing it (the
-  // request fails at once with "Network connection lost"), most of all when a busy event loop
-  // fires many idle timers at once.
-  server.keepAliveTimeout = 65_000
-  server.headersTimeout = 66_000
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
