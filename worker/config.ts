@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { CacheSettingsSchema } from './cache/settings'
+import type { OriginHosts } from './proxy/headers'
 
 /** Lowercase slug: letters, digits and dashes, starting with a letter or digit. */
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
@@ -205,8 +206,8 @@ export interface Config {
   origins: readonly ResolvedOrigin[]
   settings: Settings
   primary: ResolvedOrigin | undefined
-  /** Each origin's `host[:port]` → its base path (no trailing slash): for redirect rewriting. */
-  originHosts: ReadonlyMap<string, string>
+  /** Each origin host → the base paths of the origins on it: for redirect rewriting. */
+  originHosts: OriginHosts
 }
 
 export interface ResolvedOrigin extends Origin {
@@ -312,11 +313,22 @@ export function validateConfig(origins: unknown, settings: unknown = {}): Config
       origins: resolved,
       settings: parsedSettings.output,
       primary: resolved.find((o) => o.primary),
-      originHosts: new Map(
-        resolved.map((o) => [o.base.host, o.base.pathname.replace(/\/+$/, '')] as const),
-      ),
+      originHosts: originHosts(resolved.map((o) => o.base)),
     },
   }
+}
+
+/** Each origin host → the base paths of the origins on it, longest first. */
+function originHosts(bases: readonly URL[]): Map<string, string[]> {
+  const hosts = new Map<string, string[]>()
+  for (const base of bases) {
+    const paths = hosts.get(base.host) ?? []
+    const path = base.pathname.replace(/\/+$/, '')
+    if (!paths.includes(path)) paths.push(path)
+    hosts.set(base.host, paths)
+  }
+  for (const paths of hosts.values()) paths.sort((a, b) => b.length - a.length)
+  return hosts
 }
 
 /** Parses the `ORIGINS` variable (JSON) and validates it with the file's settings. */

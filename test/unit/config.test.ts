@@ -198,9 +198,18 @@ describe('validateConfig: a valid list', () => {
     ])
     if (!result.ok) throw new Error(result.errors.join('\n'))
     expect([...result.config.originHosts]).toEqual([
-      ['fra.example:8443', '/blog'],
-      ['iad.example', ''],
+      ['fra.example:8443', ['/blog']],
+      ['iad.example', ['']],
     ])
+  })
+
+  it('keeps every base path of origins sharing a host, longest first', () => {
+    const result = validateConfig([
+      { ...FRA, url: 'https://shared.example/eu/' },
+      { ...IAD, url: 'https://shared.example/blog/us' },
+    ])
+    if (!result.ok) throw new Error(result.errors.join('\n'))
+    expect([...result.config.originHosts]).toEqual([['shared.example', ['/blog/us', '/eu']]])
   })
 })
 

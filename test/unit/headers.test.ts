@@ -13,8 +13,10 @@ import {
 const PUBLIC = new URL('https://blog.example/posts/1?ref=home')
 const EDGE: EdgeFacts = { clientIp: '203.0.113.7', publicUrl: PUBLIC }
 const ORIGIN_HOSTS = new Map([
-  ['fra.origin.example', ''],
-  ['iad.origin.example:8443', '/blog'],
+  ['fra.origin.example', ['']],
+  ['iad.origin.example:8443', ['/blog']],
+  // Two origins on one host, under different base paths.
+  ['shared.origin.example', ['/blog/us', '/eu']],
 ])
 
 function origin(url: string) {
@@ -193,6 +195,9 @@ describe('rewriteLocation', () => {
     ['https://iad.origin.example:8443/blog/landing', 'https://blog.example/landing'],
     ['https://iad.origin.example:8443/blog', 'https://blog.example/'],
     ['https://iad.origin.example:8443/blogroll', 'https://blog.example/blogroll'],
+    ['https://shared.origin.example/blog/us/landing', 'https://blog.example/landing'],
+    ['https://shared.origin.example/eu/landing?x=1', 'https://blog.example/landing?x=1'],
+    ['https://shared.origin.example/blog/landing', 'https://blog.example/blog/landing'],
   ])('points %s at the public host', (location, expected) => {
     expect(rewriteLocation(location, ORIGIN_HOSTS, PUBLIC)).toBe(expected)
   })

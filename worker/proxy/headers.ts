@@ -107,17 +107,22 @@ export function rewriteLocation(
     return location
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') return location
-  const basePath = originHosts.get(target.host)
-  if (basePath === undefined) return location
-  const path =
-    basePath !== '' && (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))
-      ? target.pathname.slice(basePath.length) || '/'
-      : target.pathname
+  const basePaths = originHosts.get(target.host)
+  if (basePaths === undefined) return location
+  // The origin whose URL space holds the target: the longest base path that prefixes it.
+  const { pathname } = target
+  const basePath = basePaths.find(
+    (base) => base !== '' && (pathname === base || pathname.startsWith(`${base}/`)),
+  )
+  const path = basePath ? pathname.slice(basePath.length) || '/' : pathname
   return `${publicUrl.protocol}//${publicUrl.host}${path}${target.search}${target.hash}`
 }
 
-/** Each origin's `host[:port]` → its base path without trailing slash (`''` at the root). */
-export type OriginHosts = ReadonlyMap<string, string>
+/**
+ * Each origin host (`host[:port]`) → the base paths of the origins on it, without trailing
+ * slash (`''` at the root), longest first.
+ */
+export type OriginHosts = ReadonlyMap<string, readonly string[]>
 
 /** Response headers for the reader: hop-by-hop removed, redirects pointed at the public host. */
 export function downstreamHeaders(
