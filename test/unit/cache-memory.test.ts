@@ -105,6 +105,20 @@ describe('readUpTo', () => {
     expect(state.cancelled).toBe(true)
   })
 
+  it('copies a lone chunk that is a view of a larger buffer', async () => {
+    const buffer = new Uint8Array(1024)
+    buffer.set([104, 105], 10)
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(buffer.subarray(10, 12))
+        controller.close()
+      },
+    })
+    const whole = (await readUpTo(stream, 100)) as Uint8Array
+    expect(new TextDecoder().decode(whole)).toBe('hi')
+    expect(whole.buffer.byteLength).toBe(2)
+  })
+
   it('reads no body as empty', async () => {
     expect(await readUpTo(null, 5)).toEqual(new Uint8Array(0))
   })

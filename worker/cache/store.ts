@@ -228,7 +228,8 @@ export async function readUpTo(
     }
   }
   const [first] = chunks
-  if (first && chunks.length === 1) return first
+  // One chunk that owns its whole buffer is kept as it is; a view would keep a larger buffer alive.
+  if (first && chunks.length === 1 && first.byteLength === first.buffer.byteLength) return first
   const whole = new Uint8Array(length)
   let offset = 0
   for (const chunk of chunks) {
