@@ -1,6 +1,5 @@
 import * as v from 'valibot'
 import { CacheSettingsSchema } from './cache/settings'
-import type { OriginHosts } from './proxy/headers'
 
 /** Lowercase slug: letters, digits and dashes, starting with a letter or digit. */
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
@@ -202,6 +201,12 @@ export interface ConfigInput {
 }
 
 /** A validated configuration, with each origin's URL parsed once. */
+/**
+ * Each origin host (`host[:port]`) → the base paths of the origins on it, without trailing
+ * slash (`''` at the root), longest first.
+ */
+export type OriginHosts = ReadonlyMap<string, readonly string[]>
+
 export interface Config {
   origins: readonly ResolvedOrigin[]
   settings: Settings

@@ -1,3 +1,5 @@
+import type { OriginHosts } from '../config'
+
 /** Our token in `CDN-Loop` (RFC 8586): a request that already carries it has looped back. */
 export const CDN_LOOP_TOKEN = 'georoute'
 
@@ -118,11 +120,7 @@ export function rewriteLocation(
   return `${publicUrl.protocol}//${publicUrl.host}${path}${target.search}${target.hash}`
 }
 
-/**
- * Each origin host (`host[:port]`) → the base paths of the origins on it, without trailing
- * slash (`''` at the root), longest first.
- */
-export type OriginHosts = ReadonlyMap<string, readonly string[]>
+export type { OriginHosts }
 
 /** Response headers for the reader: hop-by-hop removed, redirects pointed at the public host. */
 export function downstreamHeaders(
