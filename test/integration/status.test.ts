@@ -1,6 +1,7 @@
 import { env, SELF } from 'cloudflare:test'
 import { afterEach, describe, expect, it } from 'vitest'
 import app from '../../worker/app'
+import { forgetAll, heldNow, hold } from '../../worker/cache/memory'
 import { passiveHealth } from '../../worker/health/passive'
 import type { OriginStatus, StatusReport } from '../../worker/status/model'
 
@@ -154,5 +155,41 @@ describe('settings.status', () => {
     const response = await withSettings({ status: { publicDetail: true } }, '/__georoute/status')
     const tokyo = (await response.json<StatusReport>()).origins.find((o) => o.id === 'tokyo')
     expect(tokyo).toMatchObject({ reason: 'connect: connection refused', url: TOKYO_URL })
+  })
+})
+
+describe('the memory tier on the status page and JSON', () => {
+  afterEach(() => forgetAll())
+
+  it('tells how many pages this isolate holds, and their bytes', async () => {
+    forgetAll()
+    const fast = {
+      until: Date.now() + 60_000,
+      received: Date.now(),
+      ageValue: 0,
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      origin: 'frankfurt',
+    }
+    const limits = { maxBytes: 8 * 1024 * 1024, maxEntryBytes: 256 * 1024, maxAgeSeconds: 5 }
+    hold(
+      'https://blog.example/__georoute/cache/0/a',
+      fast,
+      new Uint8Array(2048),
+      Date.now(),
+      limits,
+    )
+    const { bytes } = heldNow()
+    const json = await (await app.request('/__georoute/status', {}, env)).json<StatusReport>()
+    expect(json.edge.memory).toEqual({ entries: 1, bytes, maxBytes: 8 * 1024 * 1024 })
+    const page = await (await app.request('/__georoute/', {}, env)).text()
+    expect(page).toContain(`<dd>1 (${Math.ceil(bytes / 1024)} KiB of 8,192 KiB)</dd>`)
+  })
+
+  it('says when the tier is off', async () => {
+    const page = await (
+      await withSettings({ cache: { memory: { maxBytes: 0 } } }, '/__georoute/')
+    ).text()
+    expect(page).toMatch(/Pages in memory here<\/dt><dd>off<\/dd>/)
   })
 })

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { isAdmin, requireAdmin } from '../admin'
 import type { AppEnv } from '../app'
+import { heldNow } from '../cache/memory'
 import type { HealthSettings } from '../config'
 import { type CfLocation, locateReader } from '../geo'
 import { passiveHealth } from '../health/passive'
@@ -62,6 +63,7 @@ export async function statusReport(c: Context<AppEnv>): Promise<StatusReport> {
     passive: passiveHealth,
     cf,
     reader: locateReader(cf, override),
+    memory: { ...heldNow(), maxBytes: config.settings.cache.memory.maxBytes },
     detail,
     now,
   })

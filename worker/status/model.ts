@@ -40,12 +40,25 @@ export interface StatusReport {
   /** When the probes' snapshot was last written; null before the first cron run. */
   updatedAt: string | null
   /** Where this edge is (Cloudflare's data center), when known. */
-  edge: { colo: string | null; country: string | null; lat: number | null; lon: number | null }
+  edge: {
+    colo: string | null
+    country: string | null
+    lat: number | null
+    lon: number | null
+    /** This isolate's memory tier: pages held, their bytes, and its limit (0: off). */
+    memory: MemoryFacts
+  }
   /** Where this reader was placed, and how. */
   reader: ReaderLocation | null
   /** Whether reasons and URLs are included (admin token, or a public-detail setting). */
   detail: boolean
   generatedAt: string
+}
+
+export interface MemoryFacts {
+  entries: number
+  bytes: number
+  maxBytes: number
 }
 
 export interface StatusInput {
@@ -56,6 +69,7 @@ export interface StatusInput {
   passive: PassiveHealth
   cf: (CfLocation & { colo?: unknown }) | undefined
   reader: ReaderLocation | undefined
+  memory: MemoryFacts
   detail: boolean
   now: number
 }
@@ -102,6 +116,7 @@ export function buildStatus(input: StatusInput): StatusReport {
       country: text(input.cf?.country),
       lat: number(input.cf?.latitude),
       lon: number(input.cf?.longitude),
+      memory: input.memory,
     },
     reader: input.reader ?? null,
     detail,

@@ -177,6 +177,13 @@ function OriginRow(props: { origin: OriginStatus; now: number; detail: boolean }
   )
 }
 
+/** The memory tier of the isolate that drew the page, in words. */
+function memoryText({ entries, bytes, maxBytes }: StatusReport['edge']['memory']): string {
+  if (maxBytes === 0) return 'off'
+  const kib = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en-US')} KiB`
+  return `${entries.toLocaleString('en-US')} (${kib(bytes)} of ${kib(maxBytes)})`
+}
+
 /** The human status page (`GET /__georoute/`): map, legend and table, server-rendered. */
 export function StatusPage(props: { report: StatusReport }) {
   const { report } = props
@@ -249,6 +256,10 @@ export function StatusPage(props: { report: StatusReport }) {
                       ? `${place(report.reader.lat, report.reader.lon)} (${READER_SOURCE[report.reader.source]})`
                       : 'location unknown'}
                   </dd>
+                </div>
+                <div>
+                  <dt>Pages in memory here</dt>
+                  <dd>{memoryText(report.edge.memory)}</dd>
                 </div>
                 <div>
                   <dt>Probes updated</dt>
