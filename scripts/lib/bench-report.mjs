@@ -94,6 +94,15 @@ export function checkGoals({ scenarios, routing, bundle, kv }) {
 }
 
 /**
+ * A scenario's row by its label.
+ * @param {ScenarioReport | undefined} scenario
+ */
+const rowsOf = (scenario) => (/** @type {string} */ label) =>
+  scenario?.rows?.find((r) => r.label === label)
+
+const us = (/** @type {number} */ n) => `${Math.round(n)} µs`
+
+/**
  * Where georoute's CPU goes on the cache-miss path, from the medians of the miss scenario's
  * rows: its own pipeline (cache off vs bare), its cache layer, and the Cache API lookup itself
  * (bare + lookup vs bare). Empty when those rows did not run.
@@ -101,13 +110,12 @@ export function checkGoals({ scenarios, routing, bundle, kv }) {
  * @returns {string[]}
  */
 export function missBreakdown(miss) {
-  const get = (/** @type {string} */ label) => miss?.rows?.find((r) => r.label === label)
+  const get = rowsOf(miss)
   const bare = get('bare Worker')
   const georoute = get('georoute')
   const off = get('georoute, cache off')
   const lookup = get('bare Worker + cache lookup')
   if (!bare || !georoute || !off || !lookup) return []
-  const us = (/** @type {number} */ n) => `${Math.round(n)} µs`
   const signed = (/** @type {number} */ n) => `${n < 0 ? '−' : '+'}${us(Math.abs(n))}`
   const rules = get('bare Worker + DESIGN.md header rules + log line')
   const bound = rules
@@ -128,13 +136,12 @@ export function missBreakdown(miss) {
  * @returns {string[]}
  */
 export function hitBreakdown(hit) {
-  const get = (/** @type {string} */ label) => hit?.rows?.find((r) => r.label === label)
+  const get = rowsOf(hit)
   const georoute = get('georoute')
   const off = get('georoute, memory tier off')
   const memory = get('bare memory Worker')
   const trace = get('bare cache Worker + Age, trace headers + log line')
   if (!georoute || !off || !memory || !trace) return []
-  const us = (/** @type {number} */ n) => `${Math.round(n)} µs`
   return [
     `Cache-hit path: georoute answers from its memory tier at ${ratio(georoute.ratio)} of the bare cache Worker (${us(georoute.cpuUs)} CPU per hit); a bare Worker answering from memory does ${ratio(memory.ratio)} (${us(memory.cpuUs)}), so georoute's own work on a memory hit is about ${us(georoute.cpuUs - memory.cpuUs)}.`,
     `With the memory tier off, every hit reads the Cache API, as an isolate does the first time it sees a page and once its copy is \`maxAgeSeconds\` old: ${ratio(off.ratio)} (${us(off.cpuUs)}), against ${ratio(trace.ratio)} for the bare cache Worker that only adds \`Age\`, the trace headers and the log line (${us(trace.cpuUs)}).${(off.ratio ?? 0) < GOALS.hitRatio ? ` That path alone is below the ${GOALS.hitRatio}× goal.` : ''}`,
