@@ -77,6 +77,22 @@ describe('the memory tier', () => {
     expect(paths()).toEqual(['GET /posts/short', 'GET /posts/short'])
   })
 
+  it('holds the copy a revalidation refreshed', async () => {
+    answer(() => ({ body: 'v1', headers: { 'cache-control': 'max-age=1', etag: '"v1"' } }))
+    await fetchThrough('/posts/refreshed')
+    later(2)
+    answer(() => ({ status: 304, headers: { 'cache-control': 'max-age=60', etag: '"v1"' } }))
+    expect((await fetchThrough('/posts/refreshed')).cache).toBe('REVALIDATED')
+    const reads = cacheReads()
+    const next = await fetchThrough('/posts/refreshed')
+    expect([next.cache, next.body, next.headers.get('cache-control')]).toEqual([
+      'HIT',
+      'v1',
+      'max-age=60',
+    ])
+    expect(reads).not.toHaveBeenCalled()
+  })
+
   it('drops its copy when an unsafe method changes the page', async () => {
     await fetchThrough('/posts/changing')
     expect((await fetchThrough('/posts/changing')).cache).toBe('HIT')
