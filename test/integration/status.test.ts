@@ -183,7 +183,7 @@ describe('the memory tier on the status page and JSON', () => {
     const json = await (await app.request('/__georoute/status', {}, env)).json<StatusReport>()
     expect(json.edge.memory).toEqual({ entries: 1, bytes, maxBytes: 8 * 1024 * 1024 })
     const page = await (await app.request('/__georoute/', {}, env)).text()
-    expect(page).toContain(`<dd>1 (${Math.ceil(bytes / 1024)} KiB of 8,192 KiB)</dd>`)
+    expect(page).toContain(`<dd>1 (${Math.ceil(bytes / 1024)} KiB of 8 MiB)</dd>`)
   })
 
   it('says when the tier is off', async () => {

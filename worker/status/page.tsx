@@ -180,8 +180,11 @@ function OriginRow(props: { origin: OriginStatus; now: number; detail: boolean }
 /** The memory tier of the isolate that drew the page, in words. */
 function memoryText({ entries, bytes, maxBytes }: StatusReport['edge']['memory']): string {
   if (maxBytes === 0) return 'off'
-  const kib = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en-US')} KiB`
-  return `${entries.toLocaleString('en-US')} (${kib(bytes)} of ${kib(maxBytes)})`
+  const size = (n: number) =>
+    n < 1024 * 1024
+      ? `${Math.ceil(n / 1024)} KiB`
+      : `${Number((n / (1024 * 1024)).toFixed(1)).toLocaleString('en-US')} MiB`
+  return `${entries.toLocaleString('en-US')} (${size(bytes)} of ${size(maxBytes)})`
 }
 
 /** The human status page (`GET /__georoute/`): map, legend and table, server-rendered. */
