@@ -60,8 +60,9 @@ describe('passive ejection', () => {
         expect(response.headers.get('x-georoute-origin')).toBe('virginia')
         await response.arrayBuffer()
       }
-      // Only the first request found out the hard way.
-      expect(byId('frankfurt').requests).toHaveLength(1)
+      // Only the first request found out the hard way (sending it twice: a connection that
+      // fails at once is tried once more on the same origin).
+      expect(byId('frankfurt').requests).toHaveLength(2)
     })
   })
 

@@ -287,7 +287,25 @@ describe('failover', () => {
     const response = await get('/echo', PARIS)
     expect(response.headers.get('x-georoute-origin')).toBe('virginia')
     expect((await echoed(response)).origin).toBe('virginia')
-    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia'])
+    // A connection that fails at once is tried once more on the same origin first.
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'frankfurt', 'virginia'])
+  })
+
+  it('sends a GET once more to the same origin when its connection fails at once', async () => {
+    let calls = 0
+    behaviours.set('frankfurt', (request) => {
+      calls++
+      if (calls === 1) throw new Error('Network connection lost.')
+      return echo(request)
+    })
+    const response = await get('/echo', PARIS)
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect((await echoed(response)).origin).toBe('frankfurt')
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'frankfurt'])
+    // Not the origin's fault: the next reader still goes there first.
+    const next = await get('/echo', PARIS)
+    expect(next.headers.get('x-georoute-origin')).toBe('frankfurt')
+    await next.arrayBuffer()
   })
 
   it('serves a GET from the next origin when the nearest answers 503', async () => {
@@ -305,7 +323,14 @@ describe('failover', () => {
     expect(response.headers.get('retry-after')).toBe('30')
     expect(response.headers.get('content-type')).toContain('text/html')
     expect(await response.text()).toContain('briefly unavailable')
-    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia', 'tokyo'])
+    expect(log.map((r) => r.origin)).toEqual([
+      'frankfurt',
+      'frankfurt',
+      'virginia',
+      'virginia',
+      'tokyo',
+      'tokyo',
+    ])
   })
 
   it('sends a POST from Tokyo to the primary in Frankfurt', async () => {

@@ -73,6 +73,13 @@ interface Sent {
   lost?: boolean
 }
 
+/**
+ * A connection that fails this fast, before any answer, is most likely one the pool kept and the
+ * origin had just closed: a request that may be retried is sent once more to the same origin
+ * (RFC 9112 §9.3.1), as nginx, Envoy and Go's HTTP client do, before the origin is blamed.
+ */
+const INSTANT_FAILURE_MS = 50
+
 /** Sends the request to one origin; resolves once the response headers arrive. */
 async function attempt(
   request: UpstreamRequest,
@@ -86,14 +93,26 @@ async function attempt(
   const started = now()
   const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs)
   const url = upstreamUrl(origin, context.edge.publicUrl)
+  const init: RequestInit = {
+    method: request.method,
+    headers: upstreamHeaders(request.headers, context.edge),
+    body,
+    redirect: 'manual',
+    signal: controller.signal,
+  }
   try {
-    const response = await fetch(url, {
-      method: request.method,
-      headers: upstreamHeaders(request.headers, context.edge),
-      body,
-      redirect: 'manual',
-      signal: controller.signal,
-    })
+    let response: Response
+    try {
+      response = await fetch(url, init)
+    } catch (error) {
+      const again =
+        body === null &&
+        isRetryable(request) &&
+        !controller.signal.aborted &&
+        now() - started <= INSTANT_FAILURE_MS
+      if (!again) throw error
+      response = await fetch(url, init)
+    }
     const result: Attempt = { origin: origin.id, ms: now() - started, status: response.status }
     if (response.status >= 500) result.failure = `status ${response.status}`
     return { response, attempt: result }
