@@ -140,10 +140,9 @@ export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1
     })
   })
   // No idle timeout (as Miniflare's own loopback server, workers-sdk#14848): workerd pools its
-  // connections, and Node's 5 s default closes an idle one just as workerd may send the next
-  // request on it, which then fails with "Network connection lost" (seen in the drill, on all
-  // three origins of this process at once). Real origins behind a CDN keep idle connections
-  // for longer than the proxy does; close() still destroys every connection.
+  // connections, and Node's 5 s default can close an idle one just as workerd sends the next
+  // request on it, which then fails with "Network connection lost". Real origins behind a CDN
+  // keep idle connections for longer than the proxy does; close() still destroys every one.
   server.keepAliveTimeout = 0
   server.on('connection', (socket) => {
     sockets.add(socket)
