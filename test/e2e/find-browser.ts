@@ -10,7 +10,7 @@ export const BROWSER_PATH_VARIABLE = 'GEOROUTE_CHROMIUM'
 export const REQUIRE_BROWSER_VARIABLE = 'GEOROUTE_REQUIRE_BROWSER'
 
 /** The one command that gets a browser the tests can drive, for the skip and failure messages. */
-export const INSTALL_HINT = `install one (Debian/Ubuntu: \`sudo apt-get install -y chromium\`) or set ${BROWSER_PATH_VARIABLE}=/path/to/chrome`
+export const INSTALL_HINT = `install one (Debian: \`sudo apt-get install -y chromium\`; elsewhere Google Chrome) or set ${BROWSER_PATH_VARIABLE}=/path/to/chrome`
 
 export type BrowserLookup =
   | { found: true; path: string }
@@ -29,7 +29,9 @@ function installedBrowsers(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): s
       .filter((dir): dir is string => Boolean(dir))
       .map((dir) => `${dir}\\Google\\Chrome\\Application\\chrome.exe`)
   }
-  return ['/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable']
+  // Chrome before chromium-browser: on Ubuntu that one is a wrapper around the snap, which
+  // playwright often cannot drive (the snap has its own /tmp, where playwright puts the profile).
+  return ['/usr/bin/google-chrome-stable', '/usr/bin/google-chrome', '/usr/bin/chromium-browser']
 }
 
 /**
