@@ -9,7 +9,7 @@
  * A lean origin serves a ~20 KB page on 127.0.0.1. Every Worker runs under the same workerd
  * (Miniflare API, listening socket wired straight to the Worker, no dev proxy in between),
  * and every target is driven by the same `wrk` settings in alternating rounds. See
- * docs/BENCHMARKS.md for what each number means.
+ * docs/BENCHMARKS.md for what each number means. What it needs from the system: see USAGE.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
-import { machineDescription } from './lib/bench-proc.mjs'
+import { HAS_PROC, machineDescription } from './lib/bench-proc.mjs'
 import { checkGoals, hitBreakdown, missBreakdown, renderReport } from './lib/bench-report.mjs'
 import { runRounds } from './lib/bench-rounds.mjs'
 import { runScenarios } from './lib/bench-scenarios.mjs'
@@ -29,17 +29,56 @@ import { buildBundle } from './lib/bundle.mjs'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const WORK = join(ROOT, '.wrangler', 'bench')
 
-const { values: flags } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    seconds: { type: 'string' },
-    rounds: { type: 'string' },
-    connections: { type: 'string' },
-    only: { type: 'string' },
-    out: { type: 'string', default: join(ROOT, 'docs', 'BENCHMARKS.md') },
-    'no-write': { type: 'boolean', default: false },
-  },
-})
+const USAGE = `Usage: npm run bench [-- options]
+
+  --quick                 shorter rounds, for a quick look
+  --seconds N --rounds N --connections N
+  --only miss,hit,...     only these scenarios
+  --out FILE              where to write the report (default docs/BENCHMARKS.md)
+  --no-write              print only
+  --help
+
+Needs, besides Node and npm install:
+  Linux            CPU time per process is read from /proc (macOS, Windows: run it in a Linux VM
+                   or container)
+  wrk              drives the load rounds (req/s, latency, CPU per request); without it only the
+                   routing micro-benchmark and start-up are measured, and no report is written.
+                   Debian/Ubuntu: sudo apt-get install -y wrk
+  nginx, optional  a reference row (nginx as a reverse proxy); skipped when missing.
+                   Debian/Ubuntu: sudo apt-get install -y nginx-light`
+
+/** @type {ReturnType<typeof parseFlags>} */
+let flags
+function parseFlags() {
+  return parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string', default: join(ROOT, 'docs', 'BENCHMARKS.md') },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }).values
+}
+try {
+  flags = parseFlags()
+} catch (error) {
+  process.stderr.write(`${/** @type {Error} */ (error).message}\n\n${USAGE}\n`)
+  process.exit(2)
+}
+if (flags.help) {
+  process.stdout.write(`${USAGE}\n`)
+  process.exit(0)
+}
+if (!HAS_PROC) {
+  process.stderr.write(
+    `npm run bench needs Linux: it reads each process's CPU time from /proc, which ${process.platform} does not have. Run it in a Linux VM or container.\n`,
+  )
+  process.exit(1)
+}
 
 const options = {
   seconds: Number(flags.seconds ?? (flags.quick ? 2 : 3)),
@@ -74,12 +113,21 @@ async function main() {
   /** @type {string[]} */
   const notes = []
   log(`georoute bench: ${machine.cpu}, ${machine.memory}, load ${machine.load}`)
+  log(`wrk:   ${wrk ?? 'NOT FOUND'}`)
+  log(`nginx: ${nginx ?? 'not found (optional)'}`)
   if (!wrk) {
     notes.push('wrk is not installed (Debian: `apt-get install wrk`): load rounds were skipped.')
-    log('wrk is not installed (apt-get install wrk): load rounds skipped')
+    log(
+      'wrk is not installed: the load rounds are SKIPPED and no report is written (docs/BENCHMARKS.md keeps its numbers). Install it: sudo apt-get install -y wrk',
+    )
   }
-  if (!nginx)
+  if (!nginx) {
     notes.push('nginx is not installed (`apt-get install nginx-light`): its row is skipped.')
+    if (wrk)
+      log(
+        'nginx is not installed: its reference row is skipped (sudo apt-get install -y nginx-light)',
+      )
+  }
 
   log('bundling the Worker (wrangler deploy --dry-run)…')
   const bundle = bundleAndMeasure()
@@ -156,7 +204,7 @@ async function main() {
     goals,
     notes,
   })
-  if (!flags['no-write']) {
+  if (!flags['no-write'] && wrk) {
     mkdirSync(dirname(flags.out), { recursive: true })
     writeFileSync(flags.out, report)
     log(`wrote ${flags.out}`)

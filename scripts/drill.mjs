@@ -18,13 +18,38 @@ import { runDrill } from './lib/drill-run.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
-const { values: flags } = parseArgs({
-  options: {
-    short: { type: 'boolean', default: false },
-    out: { type: 'string', default: join(ROOT, 'docs', 'DRILLS.md') },
-    'no-write': { type: 'boolean', default: false },
-  },
-})
+const USAGE = `Usage: npm run drill [-- options]
+
+  --short       the short version that npm test runs (about 40 s)
+  --out FILE    where to write the report (default docs/DRILLS.md)
+  --no-write    print only
+  --help
+
+Needs only Node and npm install: the origins are Node servers and the Worker runs under the
+workerd that npm installs with Miniflare, all on 127.0.0.1 (free ports picked at start).`
+
+/** @type {ReturnType<typeof parseFlags>} */
+let flags
+function parseFlags() {
+  return parseArgs({
+    options: {
+      short: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(ROOT, 'docs', 'DRILLS.md') },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }).values
+}
+try {
+  flags = parseFlags()
+} catch (error) {
+  process.stderr.write(`${/** @type {Error} */ (error).message}\n\n${USAGE}\n`)
+  process.exit(2)
+}
+if (flags.help) {
+  process.stdout.write(`${USAGE}\n`)
+  process.exit(0)
+}
 const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`)
 
 log('bundling the Worker (wrangler deploy --dry-run)…')

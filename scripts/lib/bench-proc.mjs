@@ -4,8 +4,14 @@
  * proxy's own process rather than of the whole machine.
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { cpus, loadavg, release, totalmem, type } from 'node:os'
+
+/**
+ * Whether this system has Linux's /proc. Without it (macOS, Windows) no process's CPU time can
+ * be read: the drill needs none, the bench refuses to run.
+ */
+export const HAS_PROC = existsSync('/proc/self/stat')
 
 /** Clock ticks per second of /proc's utime/stime fields (almost always 100). */
 export const CLOCK_TICKS = (() => {
@@ -42,6 +48,7 @@ export function procStat(pid) {
 
 /** Every process's pid, from /proc. */
 function allPids() {
+  if (!HAS_PROC) return []
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
     .map(Number)
@@ -75,10 +82,8 @@ export function cpuSeconds(pids) {
 export function machineDescription() {
   const list = cpus()
   const model = list[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU'
-  const memGiB = Math.round(
-    Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024,
-  )
-  let os = 'Linux'
+  const memGiB = Math.round(totalmem() / 1024 ** 3)
+  let os = `${type()} ${release()}`
   try {
     os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os
   } catch {}
