@@ -228,7 +228,8 @@ describe('the subrequest budget', () => {
   })
 })
 
-describe('a simulated day of cron runs', () => {
+// A day is 1,440 cron runs: about 2 s alone, several times that on a loaded 2-core machine.
+describe('a simulated day of cron runs', { timeout: 30_000 }, () => {
   /** Runs the cron for a day, with tokyo flapping: two probes lost, two answered, over and over. */
   async function flappingDay(lagMs: number) {
     const clock = fakeClock(T0)
