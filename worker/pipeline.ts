@@ -73,10 +73,19 @@ function traceHeaders(served: Omit<Traced, 'response'>, totalMs: number): Record
   const originMs = served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0
   const asked = served.outcome?.origin?.id ?? 'none'
   const headers: Record<string, string> = { 'x-georoute-cache': served.cache ?? 'NONE' }
-  if (served.origin) headers['x-georoute-origin'] = served.origin
+  const origin = producedBy(served)
+  if (origin) headers['x-georoute-origin'] = origin
   headers['server-timing'] =
     `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${asked}", total;dur=${totalMs}`
   return headers
+}
+
+/**
+ * The origin that produced the response: the cache's answer, or else the origin whose own
+ * answer (a 5xx after failover) the proxy passed on.
+ */
+function producedBy(served: Omit<Traced, 'response'>): string | undefined {
+  return served.origin ?? served.outcome?.origin?.id
 }
 
 /** Adds the trace headers to a response built on the way (server-timing joins the origin's). */
@@ -117,7 +126,7 @@ function record(
     method: reader.method,
     path: context.path.slice(0, 512),
     status,
-    origin: served.origin ?? null,
+    origin: producedBy(served) ?? null,
     attempts: attempts.length,
     cache: served.cache ?? 'NONE',
     colo: typeof cf?.colo === 'string' ? cf.colo : null,

@@ -316,7 +316,35 @@ describe('failover', () => {
     expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia'])
   })
 
-  it('answers 503 with Retry-After and a page when every origin fails', async () => {
+  it('passes the maintenance 503 of a lone origin to the reader as sent', async () => {
+    behaviours.set('frankfurt', () => ({
+      statusCode: 503,
+      data: 'Back at 04:00 UTC',
+      responseOptions: { headers: { 'retry-after': '3600', 'content-type': 'text/plain' } },
+    }))
+    const lone = [{ id: 'frankfurt', url: HOSTS.frankfurt, lat: 50.11, lon: 8.68 }]
+    const request = new Request('https://blog.example/posts/a', { cf: PARIS } as RequestInit)
+    const response = await withEnv({ ORIGINS: JSON.stringify(lone) }, request)
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('3600')
+    expect(response.headers.get('content-type')).toBe('text/plain')
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect(await response.text()).toBe('Back at 04:00 UTC')
+  })
+
+  it('passes the last answer on when every origin answers 500', async () => {
+    for (const id of Object.keys(HOSTS) as OriginId[]) {
+      behaviours.set(id, () => ({ statusCode: 500, data: `${id} broke` }))
+    }
+    const response = await get('/posts/a', PARIS)
+    expect(response.status).toBe(500)
+    expect(response.headers.get('x-georoute-origin')).toBe('tokyo')
+    expect(response.headers.get('x-georoute-cache')).toBe('MISS')
+    expect(await response.text()).toBe('tokyo broke')
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia', 'tokyo'])
+  })
+
+  it('answers 503 with Retry-After and its own page when no origin can be reached', async () => {
     for (const id of Object.keys(HOSTS) as OriginId[]) behaviours.set(id, connectError)
     const response = await get('/echo', PARIS)
     expect(response.status).toBe(503)

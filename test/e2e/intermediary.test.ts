@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type Georoute, startGeoroute } from './harness'
+
+/** A request as it arrived at an origin. */
+interface Arrived {
+  method: string
+  url: string
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
+
+/** A real origin on 127.0.0.1 whose answers each test writes by hand (default: 200 "ok"). */
+interface HandOrigin {
+  url: string
+  requests: Arrived[]
+  handle: Handler
+}
+
+const ok: Handler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+  res.end('ok')
+}
+
+async function startOrigin(): Promise<{ origin: HandOrigin; server: Server }> {
+  const origin: HandOrigin = { url: '', requests: [], handle: ok }
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      origin.requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body,
+      })
+      origin.handle(req, res, body)
+    })
+  })
+  // Node answers `Expect: 100-continue` itself only without this listener: answer it as Node
+  // does by default (100 Continue, then the request), so the test sees what the origin sees.
+  server.on('checkContinue', (req, res) => {
+    res.writeContinue()
+    server.emit('request', req, res)
+  })
+  server.keepAliveTimeout = 0
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  origin.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  return { origin, server }
+}
+
+const PARIS = '48.86,2.35'
+const servers: Server[] = []
+let primary: HandOrigin
+let replica: HandOrigin
+let georoute: Georoute
+
+/** Frankfurt (the primary, nearest to Paris) and Virginia. */
+const originsList = () => [
+  { id: 'primary', url: primary.url, lat: 50.11, lon: 8.68, primary: true },
+  { id: 'replica', url: replica.url, lat: 38.95, lon: -77.45 },
+]
+// Every request reaches an origin (no edge cache); failures fail fast, and an origin's 5xx
+// ejects it for no longer than the next test takes to start.
+const SETTINGS = {
+  cache: { enabled: false },
+  routing: {
+    attemptTimeoutMs: 500,
+    deadlineMs: 2_000,
+    hedge: false,
+    retryAfterSeconds: 7,
+    ejectionBaseMs: 100,
+    ejectionMaxMs: 100,
+  },
+}
+
+beforeAll(async () => {
+  const started = await Promise.all([startOrigin(), startOrigin()])
+  servers.push(...started.map((s) => s.server))
+  ;[primary, replica] = started.map((s) => s.origin) as [HandOrigin, HandOrigin]
+  georoute = await startGeoroute({ origins: originsList(), settings: SETTINGS })
+})
+
+afterEach(() => {
+  for (const origin of [primary, replica]) {
+    origin.requests.length = 0
+    origin.handle = ok
+  }
+})
+
+afterAll(async () => {
+  await georoute?.dispose()
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+})
+
+/** A Worker of its own with other origins or settings. */
+async function withGeoroute(
+  options: { origins?: unknown[]; settings?: Record<string, unknown> },
+  body: (g: Georoute) => Promise<void>,
+): Promise<void> {
+  const own = await startGeoroute({
+    origins: options.origins ?? originsList(),
+    settings: { ...SETTINGS, ...options.settings },
+  })
+  try {
+    await body(own)
+  } finally {
+    await own.dispose()
+  }
+}
+
+const maintenance: Handler = (_req, res) => {
+  res.writeHead(503, { 'retry-after': '3600', 'content-type': 'text/plain' })
+  res.end('Back at 04:00 UTC')
+}
+
+describe('origin answers pass on as sent', () => {
+  it('gives a reader the maintenance 503 of a lone origin, its Retry-After and its page', async () => {
+    primary.handle = maintenance
+    await withGeoroute({ origins: originsList().slice(0, 1) }, async (g) => {
+      const response = await g.fetch('/posts/a', { geo: PARIS })
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBe('3600')
+      expect(response.headers.get('content-type')).toBe('text/plain')
+      expect(response.headers.get('x-georoute-origin')).toBe('primary')
+      expect(response.headers.get('x-georoute-cache')).toBe('BYPASS')
+      expect(await response.text()).toBe('Back at 04:00 UTC')
+    })
+    expect(primary.requests).toHaveLength(1)
+  })
+
+  it('gives a reader the last answer when every origin answers 500', async () => {
+    primary.handle = (_req, res) => res.writeHead(500).end('primary broke')
+    replica.handle = (_req, res) => res.writeHead(500, { 'x-from': 'replica' }).end('replica broke')
+    const response = await georoute.fetch('/posts/a', { geo: PARIS })
+    expect(response.status).toBe(500)
+    expect(response.headers.get('x-from')).toBe('replica')
+    expect(await response.text()).toBe('replica broke')
+  })
+
+  it('still serves from the next origin when the first answers 503', async () => {
+    primary.handle = maintenance
+    const response = await georoute.fetch('/posts/a', { geo: PARIS })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-georoute-origin')).toBe('replica')
+    expect(await response.text()).toBe('ok')
+  })
+
+  it('answers with its own 503 page only when no origin could be reached', async () => {
+    const closed = await startOrigin()
+    closed.server.close()
+    const dead = [{ id: 'dead', url: closed.origin.url, lat: 50.11, lon: 8.68 }]
+    await withGeoroute({ origins: dead }, async (g) => {
+      const response = await g.fetch('/posts/a', { geo: PARIS })
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBe('7')
+      expect(await response.text()).toContain('briefly unavailable')
+    })
+  })
+
+  it('gives a writer the 503 of the primary as sent, sending it nowhere else', async () => {
+    primary.handle = maintenance
+    const response = await georoute.fetch('/comments', { geo: PARIS, method: 'POST', body: 'hi' })
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('3600')
+    expect(await response.text()).toBe('Back at 04:00 UTC')
+    expect(primary.requests.map((r) => `${r.method} ${r.body}`)).toEqual(['POST hi'])
+    expect(replica.requests).toEqual([])
+  })
+})
