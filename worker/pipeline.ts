@@ -17,6 +17,7 @@ import { recordRequest } from './log'
 import { readOverrides } from './overrides'
 import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
+import { isRefusedMethod } from './proxy/methods'
 import { rankOrigins } from './routing'
 import { preferFirst, readerSteering, setSteeringCookies } from './steering'
 import { isWrite } from './writes'
@@ -44,7 +45,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
   try {
     const started = Date.now()
     const reader: Reader = { method: request.method, headers: request.headers }
-    const refusal = refuse(request, reader)
+    const refusal = refuse(request, reader, context.config)
     if (refusal) return finish(request, reader, context, started, { response: refusal, cacheMs: 0 })
     const { env, ctx, config, publicUrl, path, origin } = context
     const cacheContext = { env, ctx, settings: config.settings, publicUrl, path, origin }
@@ -154,8 +155,11 @@ export function unhandled(error: unknown): Response {
   return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
 }
 
-/** Refused before the cache (loop, oversized URL): no cache status, no origin. */
-function refuse(request: Request, reader: Reader): Response | undefined {
+/** Refused before the cache (loop, attack-only method, oversized URL): no cache status, no origin. */
+function refuse(request: Request, reader: Reader, config: Config): Response | undefined {
+  if (isRefusedMethod(reader.method, config.settings.proxy.allowMethods)) {
+    return methodNotAllowed(reader.method)
+  }
   if (isLoop(reader.headers)) {
     return errorPage(508, 'Loop detected', 'This request has already passed through georoute.')
   }
@@ -242,5 +246,17 @@ function writeUnavailable(retryAfterSeconds: number): Response {
     'Changes are paused for a moment',
     `The server that saves changes is unavailable. Nothing was sent; please try again in ${retryAfterSeconds} seconds.`,
     { 'retry-after': String(retryAfterSeconds) },
+  )
+}
+
+/**
+ * The answer to a refused method. 405 as nginx gives for TRACE; no `Allow` field: RFC 9110
+ * §15.5.6 asks it of the origin server, and only the origin knows what a resource supports.
+ */
+function methodNotAllowed(method: string): Response {
+  return errorPage(
+    405,
+    'Method not allowed',
+    `This site does not accept ${method.slice(0, 32)} requests from the internet.`,
   )
 }

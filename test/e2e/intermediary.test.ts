@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Georoute, startGeoroute } from './harness'
 
@@ -116,6 +117,28 @@ async function withGeoroute(
   }
 }
 
+/** Sends bytes exactly as written and returns the raw answer, once the server has said all. */
+async function rawRequest(g: Georoute, head: string, waitMs = 3_000): Promise<string> {
+  const url = await g.mf.ready
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(head))
+    let answer = ''
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve(answer)
+    }, waitMs)
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk) => {
+      answer += chunk
+    })
+    socket.on('error', reject)
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(answer)
+    })
+  })
+}
+
 const maintenance: Handler = (_req, res) => {
   res.writeHead(503, { 'retry-after': '3600', 'content-type': 'text/plain' })
   res.end('Back at 04:00 UTC')
@@ -173,5 +196,117 @@ describe('origin answers pass on as sent', () => {
     expect(await response.text()).toBe('Back at 04:00 UTC')
     expect(primary.requests.map((r) => `${r.method} ${r.body}`)).toEqual(['POST hi'])
     expect(replica.requests).toEqual([])
+  })
+})
+
+const NEW_YORK = '40.71,-74.01'
+/** Request methods other than GET, HEAD, OPTIONS that the Workers runtime can carry (WebDAV, DeltaV, UPnP, QUERY). */
+const EXTENSION_METHODS = [
+  'PROPFIND',
+  'PROPPATCH',
+  'MKCOL',
+  'COPY',
+  'MOVE',
+  'LOCK',
+  'UNLOCK',
+  'SEARCH',
+  'REPORT',
+  'ACL',
+  'MKACTIVITY',
+  'CHECKOUT',
+  'MERGE',
+  'NOTIFY',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+  'QUERY',
+]
+
+describe('request methods', () => {
+  it('sends PROPFIND as the reader sent it, once, to the primary', async () => {
+    const body = '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
+    const answer = await rawRequest(
+      georoute,
+      [
+        'PROPFIND /dav/notes/ HTTP/1.1',
+        'Host: blog.example',
+        'Depth: 1',
+        'Content-Type: application/xml',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        `x-georoute-geo: ${NEW_YORK}`,
+        'Connection: close',
+        '',
+        body,
+      ].join('\r\n'),
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+    expect(answer).toMatch(/^x-georoute-origin: primary$/im)
+    expect(primary.requests).toEqual([
+      expect.objectContaining({ method: 'PROPFIND', url: '/dav/notes/', body }),
+    ])
+    expect(primary.requests[0]?.headers.depth).toBe('1')
+    expect(replica.requests).toEqual([])
+  })
+
+  it.each(EXTENSION_METHODS)(
+    'sends %s once to the primary, never to the nearer replica',
+    async (method) => {
+      const response = await georoute.fetch('/dav/a', { geo: NEW_YORK, method, body: 'x' })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('x-georoute-origin')).toBe('primary')
+      await response.arrayBuffer()
+      expect(primary.requests.map((r) => `${r.method} ${r.body}`)).toEqual([`${method} x`])
+      expect(replica.requests).toEqual([])
+    },
+  )
+
+  it.each(['PURGE', 'BAN'])('refuses %s with 405 and sends it nowhere', async (method) => {
+    const response = await georoute.fetch('/posts/a', { geo: PARIS, method })
+    expect(response.status).toBe(405)
+    expect(await response.text()).toContain('Method not allowed')
+    expect([...primary.requests, ...replica.requests]).toEqual([])
+  })
+
+  it('refuses TRACE with 405 and sends it nowhere', async () => {
+    const answer = await rawRequest(
+      georoute,
+      'TRACE /posts/a HTTP/1.1\r\nHost: blog.example\r\nCookie: session=secret\r\nConnection: close\r\n\r\n',
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 405 /)
+    expect(answer).not.toContain('session=secret')
+    expect([...primary.requests, ...replica.requests]).toEqual([])
+  })
+
+  it('forwards PURGE to the primary once settings.proxy.allowMethods lists it', async () => {
+    await withGeoroute({ settings: { proxy: { allowMethods: ['PURGE'] } } }, async (g) => {
+      const response = await g.fetch('/posts/a', { geo: NEW_YORK, method: 'PURGE' })
+      expect(response.status).toBe(200)
+      await response.arrayBuffer()
+    })
+    expect(primary.requests.map((r) => r.method)).toEqual(['PURGE'])
+    expect(replica.requests).toEqual([])
+  })
+
+  // The runtime's own HTTP server answers these before any Worker code runs (workerd knows a
+  // fixed list of methods; M-SEARCH, TRACK and malformed tokens are not on it): what matters
+  // here is that they get an answer and reach no origin.
+  it.each(['M-SEARCH', 'TRACK', 'G@T', 'get'])(
+    'answers %s with the runtime’s 501, reaching no origin',
+    async (method) => {
+      const answer = await rawRequest(
+        georoute,
+        `${method} /posts/a HTTP/1.1\r\nHost: blog.example\r\nConnection: close\r\n\r\n`,
+      )
+      expect(answer).toMatch(/^HTTP\/1\.1 501 /)
+      expect([...primary.requests, ...replica.requests]).toEqual([])
+    },
+  )
+
+  it('never lets CONNECT reach an origin', async () => {
+    const answer = await rawRequest(
+      georoute,
+      'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n',
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 [45]\d\d /)
+    expect([...primary.requests, ...replica.requests]).toEqual([])
   })
 })

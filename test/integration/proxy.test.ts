@@ -385,6 +385,51 @@ describe('failover', () => {
   })
 })
 
+describe('request methods', () => {
+  it.each(['TRACE', 'PURGE', 'BAN'])(
+    'refuses %s with 405, contacting no origin',
+    async (method) => {
+      const response = await get('/posts/a', PARIS, { method })
+      expect(response.status).toBe(405)
+      expect(response.headers.has('x-georoute-origin')).toBe(false)
+      expect(await response.text()).toContain('Method not allowed')
+      expect(log).toEqual([])
+    },
+  )
+
+  it('forwards a refused method that settings.proxy.allowMethods lists, to the primary', async () => {
+    const request = new Request('https://blog.example/posts/a', {
+      method: 'PURGE',
+      cf: TOKYO,
+    } as RequestInit)
+    const settings = JSON.stringify({ proxy: { allowMethods: ['PURGE'] } })
+    const response = await withEnv({ SETTINGS: settings }, request)
+    expect((await echoed(response)).method).toBe('PURGE')
+    expect(log.map((r) => `${r.method} ${r.origin}`)).toEqual(['PURGE frankfurt'])
+  })
+
+  it.each(['PROPFIND', 'MKCOL', 'QUERY', 'REPORT'])(
+    'sends %s with its body once to the primary, as a write',
+    async (method) => {
+      const body = '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
+      const response = await get('/dav/a', TOKYO, { method, body })
+      const received = await echoed(response)
+      expect(received).toMatchObject({ origin: 'frankfurt', method, path: '/dav/a' })
+      expect(received.body).toContain(body)
+      expect(response.headers.get('x-georoute-cache')).toBe('BYPASS')
+      expect(log).toHaveLength(1)
+    },
+  )
+
+  it('never sends an extension method to another origin when the primary answers 500', async () => {
+    behaviours.set('frankfurt', () => ({ statusCode: 500, data: 'locked' }))
+    const response = await get('/dav/a', TOKYO, { method: 'PROPPATCH', body: '<x/>' })
+    expect(response.status).toBe(500)
+    expect(await response.text()).toBe('locked')
+    expect(log.map((r) => `${r.method} ${r.origin}`)).toEqual(['PROPPATCH frankfurt'])
+  })
+})
+
 describe('invalid configuration at run time', () => {
   const request = () => new Request('https://blog.example/', { cf: PARIS } as RequestInit)
   const withOrigins = (origins: unknown) => withEnv({ ORIGINS: JSON.stringify(origins) }, request())
