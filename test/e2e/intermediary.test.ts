@@ -117,25 +117,31 @@ async function withGeoroute(
   }
 }
 
-/** Sends bytes exactly as written and returns the raw answer, once the server has said all. */
-async function rawRequest(g: Georoute, head: string, waitMs = 3_000): Promise<string> {
+/** Sends bytes exactly as written and returns the raw answer, interim ones included. */
+async function rawRequest(g: Georoute, head: string): Promise<string> {
   const url = await g.mf.ready
   return new Promise((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname, () => socket.write(head))
     let answer = ''
-    const timer = setTimeout(() => {
-      socket.destroy()
-      resolve(answer)
-    }, waitMs)
+    // Complete at the end of the final answer's body: do not wait for the server to hang up.
+    const complete = () => {
+      const final = answer.replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '')
+      const end = final.indexOf('\r\n\r\n')
+      if (end < 0) return false
+      const length = /^content-length: *(\d+)/im.exec(final.slice(0, end))
+      if (length) return Buffer.byteLength(final.slice(end + 4)) >= Number(length[1])
+      return final.endsWith('\r\n0\r\n\r\n')
+    }
     socket.setEncoding('utf8')
     socket.on('data', (chunk) => {
       answer += chunk
+      if (complete()) {
+        socket.destroy()
+        resolve(answer)
+      }
     })
     socket.on('error', reject)
-    socket.on('close', () => {
-      clearTimeout(timer)
-      resolve(answer)
-    })
+    socket.on('close', () => resolve(answer))
   })
 }
 
@@ -239,7 +245,7 @@ describe('request methods', () => {
       ].join('\r\n'),
     )
     expect(answer).toMatch(/^HTTP\/1\.1 200 /)
-    expect(answer).toMatch(/^x-georoute-origin: primary$/im)
+    expect(answer).toMatch(/^x-georoute-origin: primary\r$/im)
     expect(primary.requests).toEqual([
       expect.objectContaining({ method: 'PROPFIND', url: '/dav/notes/', body }),
     ])
@@ -308,5 +314,85 @@ describe('request methods', () => {
     )
     expect(answer).toMatch(/^HTTP\/1\.1 [45]\d\d /)
     expect([...primary.requests, ...replica.requests]).toEqual([])
+  })
+})
+
+describe('interim (1xx) answers and Expect', () => {
+  const page: Handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.end('page')
+  }
+
+  it('serves a GET from the next origin when the nearest sends 103 Early Hints', async () => {
+    primary.handle = (req, res, body) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' })
+      page(req, res, body)
+    }
+    const response = await georoute.fetch('/posts/a', { geo: PARIS })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-georoute-origin')).toBe('replica')
+    expect(await response.text()).toBe('ok')
+  })
+
+  it('serves a GET from the next origin when the nearest sends 102 Processing', async () => {
+    primary.handle = (req, res, body) => {
+      res.writeProcessing()
+      page(req, res, body)
+    }
+    const response = await georoute.fetch('/posts/a', { geo: PARIS })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-georoute-origin')).toBe('replica')
+    await response.arrayBuffer()
+  })
+
+  it('never invites a writer to send again when the primary answered 102 first', async () => {
+    primary.handle = (_req, res) => {
+      res.writeProcessing()
+      res.writeHead(201).end('saved')
+    }
+    const response = await georoute.fetch('/comments', { geo: PARIS, method: 'POST', body: 'hi' })
+    expect(response.status).toBe(502)
+    const text = await response.text()
+    expect(text).toContain('may not have been saved')
+    expect(text).not.toContain('try again')
+    expect(primary.requests.map((r) => `${r.method} ${r.body}`)).toEqual(['POST hi'])
+    expect(replica.requests).toEqual([])
+  })
+
+  it('does not forward Expect: 100-continue on a GET without a body', async () => {
+    const answer = await rawRequest(
+      georoute,
+      `GET /posts/a HTTP/1.1\r\nHost: blog.example\r\nExpect: 100-continue\r\nx-georoute-geo: ${PARIS}\r\nConnection: close\r\n\r\n`,
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+    const arrived = [...primary.requests, ...replica.requests]
+    expect(arrived).toHaveLength(1)
+    expect(arrived[0]?.headers).not.toHaveProperty('expect')
+  })
+
+  it('gives a POST sent with Expect: 100-continue the answer of the primary, which took it once', async () => {
+    primary.handle = (_req, res, body) => {
+      res.writeHead(201, { 'content-type': 'text/plain' })
+      res.end(`stored ${body}`)
+    }
+    const answer = await rawRequest(
+      georoute,
+      [
+        'POST /comments HTTP/1.1',
+        'Host: blog.example',
+        'Expect: 100-continue',
+        'Content-Type: text/plain',
+        'Content-Length: 5',
+        `x-georoute-geo: ${PARIS}`,
+        'Connection: close',
+        '',
+        'hello',
+      ].join('\r\n'),
+    )
+    // The runtime may answer the reader's expectation with its own 100 first.
+    expect(answer.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '')).toMatch(/^HTTP\/1\.1 201 /)
+    expect(answer).toContain('stored hello')
+    expect(primary.requests.map((r) => `${r.method} ${r.body}`)).toEqual(['POST hello'])
+    expect(primary.requests[0]?.headers).not.toHaveProperty('expect')
   })
 })

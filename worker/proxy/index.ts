@@ -119,6 +119,14 @@ async function attempt(
       response = await fetch(url, init)
     }
     const result: Attempt = { origin: origin.id, ms: now() - started, status: response.status }
+    if (response.status < 200) {
+      // An interim answer (103 Early Hints, 102 Processing, an unasked-for 100) that the
+      // runtime's fetch took for the final one: the real answer is lost, and a Response cannot
+      // carry a 1xx. A failure, then: a read goes on to the next origin.
+      void response.body?.cancel()
+      result.failure = `status ${response.status}`
+      return { attempt: result }
+    }
     if (response.status >= 500) result.failure = `status ${response.status}`
     return { response, attempt: result }
   } catch (error) {
