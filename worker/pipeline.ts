@@ -20,7 +20,7 @@ import { isLoop } from './proxy/headers'
 import { isRefusedMethod } from './proxy/methods'
 import { rankOrigins } from './routing'
 import { preferFirst, readerSteering, setSteeringCookies } from './steering'
-import { isWrite } from './writes'
+import { isUnsafe, isWrite } from './writes'
 
 /** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
 const MAX_URL_LENGTH = 16 * 1024
@@ -62,7 +62,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
     const served = await route(request, context, started, opened.pending)
     return finish(request, reader, context, started, served)
   } catch (error) {
-    return unhandled(error)
+    return unhandled(error, request.method)
   }
 }
 
@@ -143,8 +143,11 @@ function record(
   })
 }
 
-/** Only a bug reaches here: log it, and give the reader a plain page rather than a trace. */
-export function unhandled(error: unknown): Response {
+/**
+ * Only a bug reaches here: log it, and give the reader a plain page rather than a trace. A write
+ * (`method` unsafe) may have reached the origin: its page never invites sending it again.
+ */
+export function unhandled(error: unknown, method = 'GET'): Response {
   console.error(
     JSON.stringify({
       message: 'georoute: unhandled error',
@@ -152,7 +155,10 @@ export function unhandled(error: unknown): Response {
       stack: (error as Error).stack,
     }),
   )
-  return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
+  const advice = isUnsafe(method)
+    ? 'Your change may not have been saved. Check before sending it again.'
+    : 'Please try again in a moment.'
+  return errorPage(502, 'Something went wrong at the edge', advice)
 }
 
 /** Refused before the cache (loop, attack-only method, oversized URL): no cache status, no origin. */
