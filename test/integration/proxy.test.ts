@@ -421,6 +421,27 @@ describe('request methods', () => {
     },
   )
 
+  it('drops the cached copy of its URL when an extension method succeeds', async () => {
+    behaviours.set('frankfurt', (request) =>
+      request.method === 'GET'
+        ? {
+            statusCode: 200,
+            data: 'page',
+            responseOptions: { headers: { 'cache-control': 'max-age=60' } },
+          }
+        : { statusCode: 207, data: '<multistatus xmlns="DAV:"/>' },
+    )
+    const cacheOf = async (response: Response) => {
+      await response.arrayBuffer()
+      return response.headers.get('x-georoute-cache')
+    }
+    expect(await cacheOf(await get('/dav/cached', PARIS))).toBe('MISS')
+    expect(await cacheOf(await get('/dav/cached', PARIS))).toBe('HIT')
+    const write = await get('/dav/cached', PARIS, { method: 'PROPPATCH', body: '<x/>' })
+    expect([write.status, await cacheOf(write)]).toEqual([207, 'BYPASS'])
+    expect(await cacheOf(await get('/dav/cached', PARIS))).toBe('MISS')
+  })
+
   it('never sends an extension method to another origin when the primary answers 500', async () => {
     behaviours.set('frankfurt', () => ({ statusCode: 500, data: 'locked' }))
     const response = await get('/dav/a', TOKYO, { method: 'PROPPATCH', body: '<x/>' })
