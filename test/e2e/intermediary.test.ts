@@ -296,7 +296,7 @@ describe('request methods', () => {
   // fixed list of methods; M-SEARCH, TRACK and malformed tokens are not on it): what matters
   // here is that they get an answer and reach no origin.
   it.each(['M-SEARCH', 'TRACK', 'G@T', 'get'])(
-    'answers %s with the runtime’s 501, reaching no origin',
+    "answers %s with the runtime's 501, reaching no origin",
     async (method) => {
       const answer = await rawRequest(
         georoute,

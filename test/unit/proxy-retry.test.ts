@@ -162,3 +162,46 @@ describe('a read that no origin answers well', () => {
     expect(await outcome.response.text()).toContain('briefly unavailable')
   })
 })
+
+describe('a hedged read', () => {
+  /** Near answers after `nearMs` with `nearStatus`; far answers at once with 503. */
+  function race(nearMs: number, nearStatus: number) {
+    const bodies = new Map<string, ReadableStream>()
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      const host = new URL(String(input)).host
+      if (host === 'near.example') await new Promise((resolve) => setTimeout(resolve, nearMs))
+      const response = new Response(`${host} answer`, {
+        status: host === 'near.example' ? nearStatus : 503,
+      })
+      bodies.set(host, response.body!)
+      return response
+    })
+    const hedged: ProxyContext = { ...context(Date.now), hedgeDelayMs: () => 5 }
+    return { bodies, outcome: proxyRequest(get, config.origins, hedged) }
+  }
+
+  it("answers with the slow origin's 200 over the 503 of the hedge, and frees the 503", async () => {
+    const { bodies, outcome } = race(40, 200)
+    const { response, origin, failed } = await outcome
+    expect([failed, origin?.id, await response.text()]).toEqual([
+      undefined,
+      'near',
+      'near.example answer',
+    ])
+    expect(await bodies.get('far.example')!.getReader().read()).toEqual({
+      done: true,
+      value: undefined,
+    })
+  })
+
+  it('answers with the 5xx that came last when both fail', async () => {
+    const { outcome } = race(40, 500)
+    const { response, origin, failed } = await outcome
+    expect([failed, origin?.id, response.status, await response.text()]).toEqual([
+      'all-failed',
+      'near',
+      500,
+      'near.example answer',
+    ])
+  })
+})
