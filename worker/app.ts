@@ -62,6 +62,6 @@ app.all('*', (c) =>
   }),
 )
 
-app.onError(unhandled)
+app.onError((error, c) => unhandled(error, c.req.method))
 
 export default app

@@ -1,5 +1,6 @@
 import * as v from 'valibot'
 import { CacheSettingsSchema } from './cache/settings'
+import { REFUSED_METHODS } from './proxy/methods'
 
 /** Lowercase slug: letters, digits and dashes, starting with a letter or digit. */
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/
@@ -177,6 +178,24 @@ const StatusSchema = v.strictObject({
   publicDetail: v.optional(v.boolean('must be true or false'), false),
 })
 
+const ProxySchema = v.strictObject({
+  /**
+   * Methods that georoute otherwise refuses with 405 (TRACE, TRACK, PURGE, BAN, CONNECT: they
+   * only ever serve an attack from the public internet) and forwards when listed here, as
+   * writes: to the primary, once. Default none. Any other method is always forwarded.
+   */
+  allowMethods: v.optional(
+    v.array(
+      v.picklist(
+        REFUSED_METHODS,
+        `must be one of ${REFUSED_METHODS.join(', ')} (every other method is always forwarded)`,
+      ),
+      'must be an array of methods',
+    ),
+    [],
+  ),
+})
+
 export const SettingsSchema = v.strictObject({
   routing: v.optional(RoutingSchema, {}),
   status: v.optional(StatusSchema, {}),
@@ -184,6 +203,7 @@ export const SettingsSchema = v.strictObject({
   logs: v.optional(LogsSchema, {}),
   writes: v.optional(WritesSchema, {}),
   cache: v.optional(CacheSettingsSchema, {}),
+  proxy: v.optional(ProxySchema, {}),
 })
 
 export type OriginInput = v.InferInput<typeof OriginSchema>

@@ -19,7 +19,7 @@ export default {
       // `serve` never rejects.
       return serve(request, { env, ctx, config, publicUrl, path, origin })
     } catch (error) {
-      return unhandled(error)
+      return unhandled(error, request.method)
     }
   },
   // Cron (every minute): probe the origins, write health to KV when it changes.

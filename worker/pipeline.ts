@@ -17,9 +17,10 @@ import { recordRequest } from './log'
 import { readOverrides } from './overrides'
 import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
+import { isRefusedMethod } from './proxy/methods'
 import { rankOrigins } from './routing'
 import { preferFirst, readerSteering, setSteeringCookies } from './steering'
-import { isWrite } from './writes'
+import { isUnsafe, isWrite } from './writes'
 
 /** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
 const MAX_URL_LENGTH = 16 * 1024
@@ -44,7 +45,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
   try {
     const started = Date.now()
     const reader: Reader = { method: request.method, headers: request.headers }
-    const refusal = refuse(request, reader)
+    const refusal = refuse(request, reader, context.config)
     if (refusal) return finish(request, reader, context, started, { response: refusal, cacheMs: 0 })
     const { env, ctx, config, publicUrl, path, origin } = context
     const cacheContext = { env, ctx, settings: config.settings, publicUrl, path, origin }
@@ -61,7 +62,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
     const served = await route(request, context, started, opened.pending)
     return finish(request, reader, context, started, served)
   } catch (error) {
-    return unhandled(error)
+    return unhandled(error, request.method)
   }
 }
 
@@ -73,10 +74,19 @@ function traceHeaders(served: Omit<Traced, 'response'>, totalMs: number): Record
   const originMs = served.outcome?.attempts.reduce((sum, a) => sum + a.ms, 0) ?? 0
   const asked = served.outcome?.origin?.id ?? 'none'
   const headers: Record<string, string> = { 'x-georoute-cache': served.cache ?? 'NONE' }
-  if (served.origin) headers['x-georoute-origin'] = served.origin
+  const origin = producedBy(served)
+  if (origin) headers['x-georoute-origin'] = origin
   headers['server-timing'] =
     `cache;dur=${served.cacheMs};desc="${served.cache}", origin;dur=${originMs};desc="${asked}", total;dur=${totalMs}`
   return headers
+}
+
+/**
+ * The origin that produced the response: the cache's answer, or else the origin whose own
+ * answer (a 5xx after failover) the proxy passed on.
+ */
+function producedBy(served: Omit<Traced, 'response'>): string | undefined {
+  return served.origin ?? served.outcome?.origin?.id
 }
 
 /** Adds the trace headers to a response built on the way (server-timing joins the origin's). */
@@ -117,7 +127,7 @@ function record(
     method: reader.method,
     path: context.path.slice(0, 512),
     status,
-    origin: served.origin ?? null,
+    origin: producedBy(served) ?? null,
     attempts: attempts.length,
     cache: served.cache ?? 'NONE',
     colo: typeof cf?.colo === 'string' ? cf.colo : null,
@@ -133,8 +143,11 @@ function record(
   })
 }
 
-/** Only a bug reaches here: log it, and give the reader a plain page rather than a trace. */
-export function unhandled(error: unknown): Response {
+/**
+ * Only a bug reaches here: log it, and give the reader a plain page rather than a trace. A write
+ * (`method` unsafe) may have reached the origin: its page never invites sending it again.
+ */
+export function unhandled(error: unknown, method = 'GET'): Response {
   console.error(
     JSON.stringify({
       message: 'georoute: unhandled error',
@@ -142,11 +155,17 @@ export function unhandled(error: unknown): Response {
       stack: (error as Error).stack,
     }),
   )
-  return errorPage(502, 'Something went wrong at the edge', 'Please try again in a moment.')
+  const advice = isUnsafe(method)
+    ? 'Your change may not have been saved. Check before sending it again.'
+    : 'Please try again in a moment.'
+  return errorPage(502, 'Something went wrong at the edge', advice)
 }
 
-/** Refused before the cache (loop, oversized URL): no cache status, no origin. */
-function refuse(request: Request, reader: Reader): Response | undefined {
+/** Refused before the cache (loop, attack-only method, oversized URL): no cache status, no origin. */
+function refuse(request: Request, reader: Reader, config: Config): Response | undefined {
+  if (isRefusedMethod(reader.method, config.settings.proxy.allowMethods)) {
+    return methodNotAllowed(reader.method)
+  }
   if (isLoop(reader.headers)) {
     return errorPage(508, 'Loop detected', 'This request has already passed through georoute.')
   }
@@ -233,5 +252,17 @@ function writeUnavailable(retryAfterSeconds: number): Response {
     'Changes are paused for a moment',
     `The server that saves changes is unavailable. Nothing was sent; please try again in ${retryAfterSeconds} seconds.`,
     { 'retry-after': String(retryAfterSeconds) },
+  )
+}
+
+/**
+ * The answer to a refused method. 405 as nginx gives for TRACE; no `Allow` field: RFC 9110
+ * §15.5.6 asks it of the origin server, and only the origin knows what a resource supports.
+ */
+function methodNotAllowed(method: string): Response {
+  return errorPage(
+    405,
+    'Method not allowed',
+    `This site does not accept ${method.slice(0, 32)} requests from the internet.`,
   )
 }

@@ -316,27 +316,40 @@ describe('failover of a GET', () => {
     })
   })
 
-  it.each(['reset', 'error503'] as const)(
-    'answers 503 with Retry-After and a page, never 500, when every origin is %s',
-    async (mode) => {
-      for (const s of servers()) s.setMode(mode)
-      await withGeoroute(FAST_FAILOVER, async (g) => {
-        const response = await g.fetch('/posts/hello', { cf: PARIS })
-        expect(response.status).toBe(503)
-        expect(response.headers.get('retry-after')).toBe('7')
-        expect(response.headers.get('content-type')).toMatch(/^text\/html/)
-        expect(await response.text()).toContain('<h1>This blog is briefly unavailable</h1>')
-      })
-      // A reset connection fails at once: each origin gets the request once more; a 503 is an
-      // answer, never sent again.
-      const times = mode === 'reset' ? 2 : 1
-      expect(everything()).toEqual(
-        ['frankfurt', 'virginia', 'tokyo'].flatMap((id) =>
-          Array<string>(times).fill(`${id} GET /posts/hello`),
-        ),
-      )
-    },
-  )
+  it('answers 503 with Retry-After and its own page, never 500, when every origin resets', async () => {
+    for (const s of servers()) s.setMode('reset')
+    await withGeoroute(FAST_FAILOVER, async (g) => {
+      const response = await g.fetch('/posts/hello', { cf: PARIS })
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBe('7')
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/)
+      expect(await response.text()).toContain('<h1>This blog is briefly unavailable</h1>')
+    })
+    // A reset connection fails at once: each origin gets the request once more.
+    expect(everything()).toEqual(
+      ['frankfurt', 'virginia', 'tokyo'].flatMap((id) => [
+        `${id} GET /posts/hello`,
+        `${id} GET /posts/hello`,
+      ]),
+    )
+  })
+
+  it('passes the last origin answer on as sent when every origin answers 503', async () => {
+    for (const s of servers()) s.setMode('error503')
+    await withGeoroute(FAST_FAILOVER, async (g) => {
+      const response = await g.fetch('/posts/hello', { cf: PARIS })
+      expect(response.status).toBe(503)
+      expect(response.headers.get('x-georoute-origin')).toBe('tokyo')
+      expect(response.headers.get('retry-after')).toBeNull()
+      expect(await response.text()).toBe('origin tokyo is unavailable (error503 mode)\n')
+    })
+    // A 503 is an answer: each origin is asked once.
+    expect(everything()).toEqual([
+      'frankfurt GET /posts/hello',
+      'virginia GET /posts/hello',
+      'tokyo GET /posts/hello',
+    ])
+  })
 })
 
 // Writes wait for the whole deadline, not the attempt timeout: keep it short here.

@@ -128,6 +128,20 @@ describe('stale-if-error', () => {
     expect((await fetchThrough('/home')).status).toBe(503)
   })
 
+  it("passes the origin's own 503 on when the page may not be served stale", async () => {
+    answer(() => ({ body: 'home', headers: { 'cache-control': 'no-cache' } }))
+    await fetchThrough('/home3')
+    answer((r) => ({
+      status: 503,
+      body: `${r.origin} in maintenance`,
+      headers: { 'retry-after': '600' },
+    }))
+    const down = await fetchThrough('/home3')
+    expect([down.status, down.cache, down.body]).toEqual([503, 'EXPIRED', 'far in maintenance'])
+    expect(down.headers.get('retry-after')).toBe('600')
+    expect(down.headers.get('x-georoute-origin')).toBe('far')
+  })
+
   it('serves it anyway when the blog overrides the origin', async () => {
     const override = settings({ cache: { staleIfErrorOverridesOrigin: true } })
     answer(() => ({ body: 'home', headers: { 'cache-control': 'no-cache' } }))

@@ -316,7 +316,35 @@ describe('failover', () => {
     expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia'])
   })
 
-  it('answers 503 with Retry-After and a page when every origin fails', async () => {
+  it('passes the maintenance 503 of a lone origin to the reader as sent', async () => {
+    behaviours.set('frankfurt', () => ({
+      statusCode: 503,
+      data: 'Back at 04:00 UTC',
+      responseOptions: { headers: { 'retry-after': '3600', 'content-type': 'text/plain' } },
+    }))
+    const lone = [{ id: 'frankfurt', url: HOSTS.frankfurt, lat: 50.11, lon: 8.68 }]
+    const request = new Request('https://blog.example/posts/a', { cf: PARIS } as RequestInit)
+    const response = await withEnv({ ORIGINS: JSON.stringify(lone) }, request)
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('3600')
+    expect(response.headers.get('content-type')).toBe('text/plain')
+    expect(response.headers.get('x-georoute-origin')).toBe('frankfurt')
+    expect(await response.text()).toBe('Back at 04:00 UTC')
+  })
+
+  it('passes the last answer on when every origin answers 500', async () => {
+    for (const id of Object.keys(HOSTS) as OriginId[]) {
+      behaviours.set(id, () => ({ statusCode: 500, data: `${id} broke` }))
+    }
+    const response = await get('/posts/a', PARIS)
+    expect(response.status).toBe(500)
+    expect(response.headers.get('x-georoute-origin')).toBe('tokyo')
+    expect(response.headers.get('x-georoute-cache')).toBe('MISS')
+    expect(await response.text()).toBe('tokyo broke')
+    expect(log.map((r) => r.origin)).toEqual(['frankfurt', 'virginia', 'tokyo'])
+  })
+
+  it('answers 503 with Retry-After and its own page when no origin can be reached', async () => {
     for (const id of Object.keys(HOSTS) as OriginId[]) behaviours.set(id, connectError)
     const response = await get('/echo', PARIS)
     expect(response.status).toBe(503)
@@ -354,6 +382,72 @@ describe('failover', () => {
     expect(response.status).toBe(503)
     expect(await response.text()).toBe('read-only')
     expect(log).toHaveLength(1)
+  })
+})
+
+describe('request methods', () => {
+  it.each(['TRACE', 'PURGE', 'BAN'])(
+    'refuses %s with 405, contacting no origin',
+    async (method) => {
+      const response = await get('/posts/a', PARIS, { method })
+      expect(response.status).toBe(405)
+      expect(response.headers.has('x-georoute-origin')).toBe(false)
+      expect(await response.text()).toContain('Method not allowed')
+      expect(log).toEqual([])
+    },
+  )
+
+  it('forwards a refused method that settings.proxy.allowMethods lists, to the primary', async () => {
+    const request = new Request('https://blog.example/posts/a', {
+      method: 'PURGE',
+      cf: TOKYO,
+    } as RequestInit)
+    const settings = JSON.stringify({ proxy: { allowMethods: ['PURGE'] } })
+    const response = await withEnv({ SETTINGS: settings }, request)
+    expect((await echoed(response)).method).toBe('PURGE')
+    expect(log.map((r) => `${r.method} ${r.origin}`)).toEqual(['PURGE frankfurt'])
+  })
+
+  it.each(['PROPFIND', 'MKCOL', 'QUERY', 'REPORT'])(
+    'sends %s with its body once to the primary, as a write',
+    async (method) => {
+      const body = '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>'
+      const response = await get('/dav/a', TOKYO, { method, body })
+      const received = await echoed(response)
+      expect(received).toMatchObject({ origin: 'frankfurt', method, path: '/dav/a' })
+      expect(received.body).toContain(body)
+      expect(response.headers.get('x-georoute-cache')).toBe('BYPASS')
+      expect(log).toHaveLength(1)
+    },
+  )
+
+  it('drops the cached copy of its URL when an extension method succeeds', async () => {
+    behaviours.set('frankfurt', (request) =>
+      request.method === 'GET'
+        ? {
+            statusCode: 200,
+            data: 'page',
+            responseOptions: { headers: { 'cache-control': 'max-age=60' } },
+          }
+        : { statusCode: 207, data: '<multistatus xmlns="DAV:"/>' },
+    )
+    const cacheOf = async (response: Response) => {
+      await response.arrayBuffer()
+      return response.headers.get('x-georoute-cache')
+    }
+    expect(await cacheOf(await get('/dav/cached', PARIS))).toBe('MISS')
+    expect(await cacheOf(await get('/dav/cached', PARIS))).toBe('HIT')
+    const write = await get('/dav/cached', PARIS, { method: 'PROPPATCH', body: '<x/>' })
+    expect([write.status, await cacheOf(write)]).toEqual([207, 'BYPASS'])
+    expect(await cacheOf(await get('/dav/cached', PARIS))).toBe('MISS')
+  })
+
+  it('never sends an extension method to another origin when the primary answers 500', async () => {
+    behaviours.set('frankfurt', () => ({ statusCode: 500, data: 'locked' }))
+    const response = await get('/dav/a', TOKYO, { method: 'PROPPATCH', body: '<x/>' })
+    expect(response.status).toBe(500)
+    expect(await response.text()).toBe('locked')
+    expect(log.map((r) => `${r.method} ${r.origin}`)).toEqual(['PROPPATCH frankfurt'])
   })
 })
 

@@ -152,6 +152,15 @@ describe('validateConfig: the list as a whole', () => {
     ])
   })
 
+  it.each(['FOO', 'GET', 'trace'])(
+    'refuses %s in proxy.allowMethods, naming the methods it may list',
+    (method) => {
+      expect(errorsOf([FRA], { proxy: { allowMethods: ['PURGE', method] } })).toEqual([
+        'settings.proxy.allowMethods[1]: must be one of TRACE, TRACK, PURGE, BAN, CONNECT (every other method is always forwarded)',
+      ])
+    },
+  )
+
   it('refuses an unknown routing setting', () => {
     expect(errorsOf([FRA], { routing: { atemptTimeoutMs: 100 } })).toEqual([
       'settings.routing: unknown field "atemptTimeoutMs"',
@@ -178,6 +187,7 @@ describe('validateConfig: a valid list', () => {
       maxAttempts: 3,
       retryAfterSeconds: 30,
     })
+    expect(result.config.settings.proxy.allowMethods).toEqual([])
   })
 
   it('finds the primary', () => {

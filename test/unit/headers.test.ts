@@ -120,6 +120,10 @@ describe('upstreamHeaders', () => {
     expect(upstream({ [name]: 'evil' }).has(name)).toBe(false)
   })
 
+  it('drops Expect: the edge holds the body already, and a 100 from the origin would end the fetch', () => {
+    expect(upstream({ expect: '100-continue' }).has('expect')).toBe(false)
+  })
+
   it('sends no X-Forwarded-For when the edge does not know the client', () => {
     const headers = upstream({ 'x-forwarded-for': '6.6.6.6' }, { ...EDGE, clientIp: null })
     expect(headers.has('x-forwarded-for')).toBe(false)

@@ -33,7 +33,10 @@ const EDGE_SET = [
 ]
 
 // Ours, or describing the reader's connection to the edge rather than ours to the origin.
-const INTERNAL = ['x-georoute-geo', 'host', 'cf-connecting-ip', 'cf-worker', 'cf-ew-via']
+// `Expect: 100-continue` asks the next hop for a 100 before the body is sent: the edge already
+// holds the body (the runtime answered the reader's expectation), and the runtime's fetch takes
+// an origin's 100 for the final answer, losing the real one. Envoy strips it the same way.
+const INTERNAL = ['x-georoute-geo', 'host', 'cf-connecting-ip', 'cf-worker', 'cf-ew-via', 'expect']
 
 /** Removes hop-by-hop fields and every field named in `Connection`. */
 export function stripHopByHop(headers: Headers): void {

@@ -22,7 +22,12 @@ export interface ProxyOutcome {
   /** The origin whose response is returned, if any. */
   origin?: ResolvedOrigin
   attempts: Attempt[]
-  /** Set when no origin gave a usable answer (the response is then our own error page). */
+  /**
+   * Set when no origin gave a usable answer. `response` is then the last origin answer exactly
+   * as sent (a 5xx, `origin` naming who sent it), which the cache may replace with a stale copy;
+   * or, when no origin answered at all (connect errors, timeouts), our own error page, and
+   * `origin` is unset.
+   */
   failed?: 'all-failed' | 'write-failed'
 }
 
@@ -114,6 +119,14 @@ async function attempt(
       response = await fetch(url, init)
     }
     const result: Attempt = { origin: origin.id, ms: now() - started, status: response.status }
+    if (response.status < 200) {
+      // An interim answer (103 Early Hints, 102 Processing, an unasked-for 100) that the
+      // runtime's fetch took for the final one: the real answer is lost, and a Response cannot
+      // carry a 1xx. A failure, then: a read goes on to the next origin.
+      void response.body?.cancel()
+      result.failure = `status ${response.status}`
+      return { attempt: result }
+    }
     if (response.status >= 500) result.failure = `status ${response.status}`
     return { response, attempt: result }
   } catch (error) {
@@ -153,8 +166,9 @@ function report(context: ProxyContext, origin: ResolvedOrigin, sent: Sent): void
  * Proxies to the ranked origins. A retryable request (GET/HEAD) moves to the next origin on a
  * connect error, a timeout or a 5xx, within `maxAttempts` and the total deadline, and is hedged:
  * when an origin has not answered within `hedgeDelay(origin)`, the next one starts in parallel
- * and the first good answer wins. Anything else is sent exactly once: a write is never repeated
- * on another origin.
+ * and the first good answer wins; when none is good, the last origin answer is returned as sent.
+ * Anything else is sent exactly once: a write is never repeated on another origin, and its
+ * answer, whatever the status, reaches the writer as sent.
  */
 export async function proxyRequest(
   request: UpstreamRequest,
@@ -209,6 +223,11 @@ async function raceOrigins(
     running.set(index, { controller, done })
   }
 
+  // The last origin answer that was not good (a 5xx), kept with its body unread: when no origin
+  // does better it reaches the reader as sent, as nginx and Envoy do after their retries (a
+  // maintenance 503 keeps its own Retry-After and page).
+  let last: { response: Response; origin: ResolvedOrigin } | undefined
+
   launch()
   while (running.size > 0) {
     const canHedge = launched < tries.length && running.size === 1 && deadline > now()
@@ -239,10 +258,18 @@ async function raceOrigins(
           return late.response?.body?.cancel()
         })
       }
+      void last?.response.body?.cancel()
       return { response: forReader(sent.response, context), origin, attempts }
     }
-    await sent.response?.body?.cancel()
+    if (sent.response) {
+      void last?.response.body?.cancel()
+      last = { response: sent.response, origin }
+    }
     if (running.size === 0 && launched < tries.length && deadline > now()) launch()
+  }
+  if (last) {
+    const response = forReader(last.response, context)
+    return { response, origin: last.origin, attempts, failed: 'all-failed' }
   }
   return { response: unavailable(routing.retryAfterSeconds), attempts, failed: 'all-failed' }
 }
@@ -269,7 +296,7 @@ export function errorPage(
   })
 }
 
-/** Every origin failed for a read. */
+/** No origin answered a read at all (connect errors, timeouts). */
 export function unavailable(retryAfterSeconds: number): Response {
   return errorPage(
     503,
