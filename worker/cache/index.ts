@@ -8,11 +8,11 @@ import type { Env } from '../env'
 import { memoizedOverrides, readOverrides } from '../overrides'
 import type { ProxyOutcome, UpstreamRequest } from '../proxy'
 import { notModified, notModifiedResponse, recordSource } from './conditional'
+import { type Fast, fastHeaders } from './fast-hit'
 import { cacheKey, keyOf, normalizedQuery, normalizedUrl, shareableHeaders, withQuery } from './key'
 import { fits, hold, recall } from './memory'
 import { isPassing, notePass } from './pass'
 import {
-  fastHeaders,
   isStorable,
   judge,
   keepSeconds,
@@ -29,7 +29,6 @@ import {
 import { type CacheRules, cacheRules, decodedPath } from './rules'
 import {
   type Entry,
-  type Fast,
   full,
   lookUp,
   type Meta,

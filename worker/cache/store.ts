@@ -5,8 +5,9 @@
  * reads one small header and evaluates no policy. The stored copy's own Cache-Control only sets
  * how long the data center keeps it.
  */
+import { type Fast, fastHit } from './fast-hit'
 import { forget, hold, type MemoryLimits } from './memory'
-import { type FastHit, fastHit, type PolicyObject } from './policy'
+import type { PolicyObject } from './policy'
 
 const META = 'x-georoute-meta'
 const FAST = 'x-georoute-fast'
@@ -26,12 +27,6 @@ export interface Stored {
   meta: Meta
   body: ReadableStream | null
 }
-
-/**
- * A fast hit's facts with the origin that filled the entry and, when it was stored whole, its
- * body's length (shared between hits: read-only).
- */
-export type Fast = Readonly<FastHit & { origin: string | null; size?: number }>
 
 /** An entry as looked up: the fast-hit facts when it has them, the rest read on demand. */
 export interface Entry {
