@@ -4,7 +4,7 @@
  */
 import { askOrigin, storeRefreshed, storeResponse } from './fill'
 import { loadPolicy, refreshed } from './policy'
-import { once, read, remove } from './store'
+import { read, remove } from './store'
 import type { CacheableRequest } from './types'
 
 /** Revalidates the entry with `conditional` after the reader's answer (`ctx.waitUntil`). */
@@ -34,4 +34,23 @@ export function refreshLater(cacheable: CacheableRequest, conditional: Record<st
     await storeRefreshed(cacheable, current.body, fresh.policy, current.meta.origin)
   })
   if (task) cacheable.context.ctx.waitUntil(task)
+}
+
+const refreshing = new Map<string, Promise<void>>()
+
+/**
+ * Runs `task` unless one is already running for `key` in this isolate: one background refresh
+ * per entry at a time, however many readers see it stale. Answers the new task, or `undefined`.
+ */
+function once(key: string, task: () => Promise<void>): Promise<void> | undefined {
+  if (refreshing.has(key)) return undefined
+  const running = task()
+    .catch((error) =>
+      console.error(
+        JSON.stringify({ message: 'georoute: background refresh failed', error: String(error) }),
+      ),
+    )
+    .finally(() => refreshing.delete(key))
+  refreshing.set(key, running)
+  return running
 }
