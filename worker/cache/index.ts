@@ -13,8 +13,8 @@
  *                              background (`ctx.waitUntil`)
  *  6. answer       answer.ts   `answer`: a 304 for the reader's validators, no body for HEAD
  *
- * Other methods skip it (`forwardUnsafe`); a non-error answer to an unsafe one invalidates what
- * it changed (`invalidate`, invalidate.ts).
+ * Other methods skip it (`forwardOtherMethod`); a non-error answer to an unsafe one invalidates
+ * what it changed (`invalidate`, invalidate.ts).
  */
 import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
@@ -57,10 +57,12 @@ export async function throughCache(
   { rules, cached }: Pending,
 ): Promise<Served> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
-    return forwardUnsafe(request, context, fetchOrigin, rules)
+    return forwardOtherMethod(request, context, fetchOrigin, rules)
   }
+  // A bypass rule (or the cache turned off): straight to the origins, nothing stored.
   if (!cached) return passed(await fetchOrigin(request, context.publicUrl))
   const { url, key, entry, cacheMs } = cached
+  // Hit-for-pass: nothing was looked up; fetch, and store the answer if it may now be shared.
   if (cached.passing) {
     const cacheable: CacheableRequest = {
       request,
@@ -76,6 +78,7 @@ export async function throughCache(
     }
     return fetchAndStore(cacheable, 'MISS', 0)
   }
+  // Step 2: the entry's full metadata (a foreign or corrupt one is a miss), then the decision.
   const stored = await full(entry)
   const view = stored
     ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
@@ -99,7 +102,7 @@ export async function throughCache(
 }
 
 /** Methods other than GET and HEAD: to the origins, then invalidation after an unsafe one. */
-async function forwardUnsafe(
+async function forwardOtherMethod(
   request: Request,
   context: CacheContext,
   fetchOrigin: FetchOrigin,
@@ -144,12 +147,14 @@ function answerAndStore(
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
   if (outcome.failed) return served
   const { request, key, context } = cacheable
+  // Step 4: an answer that forbids sharing (no-store, private, Set-Cookie) starts a hit-for-pass
+  // and is never stored: no policy to build, only a copy to retire. Others: `decideStorage`.
   if (notePass(key, response.headers, Date.now())) {
-    // Never stored (no-store, private, Set-Cookie): no policy to build, only a copy to retire.
     if (cache === 'EXPIRED') context.ctx.waitUntil(remove([key]))
     served.response = answer(request, response.body, response.headers, response.status)
     return served
   }
+  // Steps 5 and 6: the cache's copy is written after the answer, the reader's streams now.
   const { body, storing } = storeResponse(cacheable, outcome, {
     forReader: true,
     supersedes: cache === 'EXPIRED',
