@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import type { AppEnv } from './app'
 import { purge } from './cache'
+import type { AppEnv } from './env'
 import { runHealthChecks } from './health/scheduled'
 import { updateOverrides } from './overrides'
 

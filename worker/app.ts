@@ -2,12 +2,10 @@ import { Hono } from 'hono'
 import { probeNow, purgeCache, requireAdmin, setDrained } from './admin'
 import type { Config } from './config'
 import { loadConfig } from './config-loader'
-import type { Env } from './env'
+import type { AppEnv, Env } from './env'
 import { serve, unhandled } from './pipeline'
 import { errorPage } from './proxy'
 import { statusAccess, statusJson, statusPage } from './status'
-
-export type AppEnv = { Bindings: Env; Variables: { config: Config; publicUrl: URL } }
 
 const app = new Hono<AppEnv>()
 

@@ -35,11 +35,13 @@ const baseUrl = v.pipe(
   urlCheck((u) => u.search === '' && u.hash === '', 'must not contain a query or fragment'),
 )
 
+/** `origins[].probe`: the health probe the cron sends the origin. */
 const ProbeSchema = v.strictObject({
-  /** Path probed on the origin. */
+  /** Path probed on the origin (appended to its URL's path). Default: `/`. */
   path: v.optional(v.pipe(v.string(), v.startsWith('/', 'must start with /')), '/'),
+  /** HTTP method of the probe: `GET` or `HEAD`. Default: `GET`. */
   method: v.optional(v.picklist(['GET', 'HEAD'], 'must be GET or HEAD'), 'GET'),
-  /** Accepted status range, inclusive. */
+  /** Statuses that count as healthy, `[min, max]` inclusive. Default: `[200, 399]`. */
   expectStatus: v.optional(
     v.pipe(
       v.tuple([integer(100, 599, 'status'), integer(100, 599, 'status')], 'must be [min, max]'),
@@ -47,26 +49,36 @@ const ProbeSchema = v.strictObject({
     ),
     [200, 399],
   ),
-  /** Text that the body must contain. */
+  /** Text the body must contain to count as healthy (GET only). Default: unset, not checked. */
   bodyIncludes: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
-  /** Generous by default: the cron runs in an arbitrary data center, maybe far from the origin. */
+  /**
+   * Time allowed for the whole probe. Default: 8000, generous: the cron runs in an arbitrary data
+   * center, maybe far from the origin.
+   */
   timeoutMs: v.optional(integer(100, 60_000, 'timeoutMs'), 8_000),
+  /** Extra request headers sent with the probe (e.g. a health-check token). Default: none. */
   headers: v.optional(v.record(v.string(), v.string('must be a string')), {}),
 })
 
+/** One entry of the origin list (`origins/` or the `ORIGINS` variable). */
 export const OriginSchema = v.strictObject({
-  /** Unique lowercase slug, shown in `x-georoute-origin`. */
+  /** Required. Unique lowercase slug, shown in `x-georoute-origin`. */
   id: v.pipe(
     v.string('must be a string'),
     v.regex(SLUG, 'must be a lowercase slug (a-z, 0-9, -; at most 63 characters)'),
   ),
-  /** Base URL of the origin; the request path is appended to its path. */
+  /** Required. Base URL of the origin (http or https); the request path is appended to its path. */
   url: baseUrl,
+  /** Required. Latitude of the origin in degrees, -90 to 90: readers go to the nearest. */
   lat: degrees(90),
+  /** Required. Longitude of the origin in degrees, -180 to 180. */
   lon: degrees(180),
-  /** The origin whose database takes writes (at most one). */
+  /**
+   * The origin whose database takes writes (at most one). Default: false; with no primary,
+   * writes go to the nearest healthy origin like reads (still sent once, never cached).
+   */
   primary: v.optional(v.boolean('must be true or false'), false),
-  /** Relative preference: distance is divided by the weight (2 = looks twice as near). */
+  /** Relative preference: distance is divided by it (2 = looks twice as near). Default: 1. */
   weight: v.optional(
     v.pipe(
       v.number('must be a number'),
@@ -76,8 +88,9 @@ export const OriginSchema = v.strictObject({
     ),
     1,
   ),
-  /** Human name, e.g. the region. */
+  /** Human name, e.g. the region, on the status page and in webhooks. Default: unset, the id. */
   label: v.optional(v.pipe(v.string(), v.maxLength(80, 'must be at most 80 characters'))),
+  /** The health probe (see `ProbeSchema`). Default: every field's, `GET /` expecting 2xx-3xx. */
   probe: v.optional(ProbeSchema, {}),
 })
 
@@ -87,32 +100,40 @@ export const OriginListSchema = v.pipe(
   v.maxLength(1000, 'must list at most 1000 origins'),
 )
 
+/** `settings.routing`: how a request is sent to the origins. */
 const RoutingSchema = v.strictObject({
-  /** Time allowed for an origin's response headers, per attempt. */
+  /** Time allowed for an origin's response headers, per attempt. Default: 10000. */
   attemptTimeoutMs: v.optional(integer(100, 120_000, 'attemptTimeoutMs'), 10_000),
-  /** Time allowed for the whole request across attempts. */
+  /** Time allowed for the whole request across attempts. Default: 25000. */
   deadlineMs: v.optional(integer(100, 300_000, 'deadlineMs'), 25_000),
-  /** Origins tried at most, for a safe request. */
+  /** Origins tried at most, for a safe request. Default: 3. */
   maxAttempts: v.optional(integer(1, 10, 'maxAttempts'), 3),
-  /** Origin ids in the order used when the reader's location is unknown. */
+  /** Origin ids in the order used when the reader's location is unknown. Default: list order. */
   defaultOrder: v.optional(v.array(v.pipe(v.string(), v.regex(SLUG, 'must be an origin id')))),
-  /** Seconds in `Retry-After` when no origin can answer. */
+  /** Seconds in `Retry-After` when no origin can answer. Default: 30. */
   retryAfterSeconds: v.optional(integer(1, 3600, 'retryAfterSeconds'), 30),
-  /** Start the next origin in parallel when the first is slow (GET/HEAD only). */
+  /** Start the next origin in parallel when the first is slow (GET/HEAD only). Default: true. */
   hedge: v.optional(v.boolean('must be true or false'), true),
-  /** Fixed hedge delay; unset = 3× the origin's observed latency, within the bounds below. */
+  /** Fixed hedge delay. Default: unset, 3× the origin's observed latency within the bounds. */
   hedgeDelayMs: v.optional(integer(10, 60_000, 'hedgeDelayMs')),
+  /** Shortest hedge delay derived from latency. Default: 150. */
   hedgeMinDelayMs: v.optional(integer(10, 60_000, 'hedgeMinDelayMs'), 150),
+  /** Longest hedge delay derived from latency, and the delay while none is known. Default: 1000. */
   hedgeMaxDelayMs: v.optional(integer(10, 60_000, 'hedgeMaxDelayMs'), 1_000),
-  /** First passive ejection after a failed attempt; doubles on repeats up to the maximum. */
+  /** First passive ejection after a failed attempt; doubles on repeats. Default: 5000. */
   ejectionBaseMs: v.optional(integer(100, 3_600_000, 'ejectionBaseMs'), 5_000),
+  /** Longest passive ejection, however often an origin fails. Default: 300000 (5 minutes). */
   ejectionMaxMs: v.optional(integer(100, 3_600_000, 'ejectionMaxMs'), 300_000),
 })
 
 const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))
 
+/** `settings.writes`: which requests are writes, and where their reader reads next. */
 const WritesSchema = v.strictObject({
-  /** Paths (and everything under them) that always go to the primary, whatever the method. */
+  /**
+   * Paths (and everything under them) that always go to the primary, whatever the method.
+   * Default: the admin, login, comment and XML-RPC paths of WordPress and Ghost.
+   */
   paths: v.optional(v.array(pathPrefix, 'must be an array of paths'), [
     '/wp-admin',
     '/wp-login.php',
@@ -122,44 +143,49 @@ const WritesSchema = v.strictObject({
     '/admin',
     '/login',
   ]),
-  /** Read-your-writes: after a write, the reader stays on the primary this long (replication lag budget). */
+  /** Read-your-writes: seconds a reader stays on the primary after a write. Default: 30. */
   pinSeconds: v.optional(integer(0, 3600, 'pinSeconds'), 30),
-  /** Keep each reader on the origin that first served them (signed cookie). */
+  /** Keep each reader on the origin that first served them (signed cookie). Default: false. */
   affinity: v.optional(v.boolean('must be true or false'), false),
+  /** Lifetime of the affinity cookie, in seconds. Default: 3600. */
   affinitySeconds: v.optional(integer(60, 30 * 86_400, 'affinitySeconds'), 3600),
 })
 
+/** `settings.health`: the cron's probes and how their results are written and read. */
 const HealthSchema = v.strictObject({
-  /** Time between probe rounds inside one cron run (the cron itself fires once a minute). */
+  /** Time between probe rounds in one cron run (the cron fires each minute). Default: 10000. */
   intervalMs: v.optional(integer(1_000, 60_000, 'intervalMs'), 10_000),
-  /** Rounds per cron run at most; unset = as many as fit the minute and the budget. */
+  /** Rounds per cron run at most. Default: unset, as many as fit the minute and the budget. */
   maxRounds: v.optional(integer(1, 60, 'maxRounds')),
-  /** Failed probes in a row before an origin is marked down. */
+  /** Failed probes in a row before an origin is marked down. Default: 2. */
   fall: v.optional(integer(1, 100, 'fall'), 2),
-  /** Successful probes in a row before a down origin is marked up again. */
+  /** Successful probes in a row before a down origin is marked up again. Default: 2. */
   rise: v.optional(integer(1, 100, 'rise'), 2),
-  /** Subrequests one cron run may make: probes, KV calls, webhooks (the free plan allows 50). */
+  /** Subrequests one cron run may make: probes, KV, webhooks (free plan: 50). Default: 45. */
   subrequestBudget: v.optional(integer(4, 10_000, 'subrequestBudget'), 45),
-  /** An unchanged snapshot is rewritten this often, so readers can tell the probes still run. */
+  /** An unchanged snapshot is rewritten this often, to show probes still run. Default: 600000. */
   heartbeatMs: v.optional(integer(60_000, 86_400_000, 'heartbeatMs'), 600_000),
   /**
    * Change writes are paced by a token bucket: it holds `writeBurst` writes and refills one per
    * `minWriteIntervalMs`. An outage and its recovery are written at once; an origin flapping
    * all day costs at most about 740 writes/day with the defaults, even when a cron run reads a
-   * snapshot up to 60 s stale (see worker/health/snapshot.ts).
+   * snapshot up to 60 s stale (see worker/health/snapshot.ts). Default: 240000 (4 minutes).
    */
   minWriteIntervalMs: v.optional(integer(0, 3_600_000, 'minWriteIntervalMs'), 240_000),
+  /** Change writes the token bucket holds (see `minWriteIntervalMs`). Default: 10. */
   writeBurst: v.optional(integer(1, 100, 'writeBurst'), 10),
-  /** How long an isolate reuses the snapshot it read before reading KV again. */
+  /** How long an isolate reuses the snapshot it read before reading KV again. Default: 10000. */
   memoTtlMs: v.optional(integer(0, 300_000, 'memoTtlMs'), 10_000),
-  /** Grace past a missed heartbeat before readers treat the snapshot as unknown. */
+  /** Grace past a missed heartbeat before readers call the snapshot unknown. Default: 300000. */
   staleAfterMs: v.optional(integer(10_000, 86_400_000, 'staleAfterMs'), 300_000),
 })
 
+/** `settings.logs`: the per-request log line and analytics point. */
 const LogsSchema = v.strictObject({
   /**
    * Share of requests that write their JSON log line (and Analytics Engine point): 1 = every
    * request, 0 = none. Lower it on very busy blogs; errors (status >= 500) are always logged.
+   * Default: 1.
    */
   sampleRate: v.optional(
     v.pipe(
@@ -171,10 +197,11 @@ const LogsSchema = v.strictObject({
   ),
 })
 
+/** `settings.status`: who sees the status page and JSON, and how much. */
 const StatusSchema = v.strictObject({
-  /** Who sees `/__georoute/` and `/__georoute/status`: anyone, or only with the admin token. */
+  /** Who sees `/__georoute/` and `/__georoute/status`: `public` or `admin`. Default: `public`. */
   access: v.optional(v.picklist(['public', 'admin'], 'must be "public" or "admin"'), 'public'),
-  /** Show probe reasons and origin URLs to readers without the admin token too. */
+  /** Show probe reasons and origin URLs to readers without the admin token too. Default: false. */
   publicDetail: v.optional(v.boolean('must be true or false'), false),
 })
 
@@ -196,13 +223,21 @@ const ProxySchema = v.strictObject({
   ),
 })
 
+/** `settings` in `origins/` (or the `SETTINGS` variable): every section and field is optional. */
 export const SettingsSchema = v.strictObject({
+  /** Attempts, timeouts, hedging and passive ejection (`RoutingSchema`). Default: its fields'. */
   routing: v.optional(RoutingSchema, {}),
+  /** Access to the status page and JSON (`StatusSchema`). Default: its fields'. */
   status: v.optional(StatusSchema, {}),
+  /** Probes and the health snapshot in KV (`HealthSchema`). Default: its fields'. */
   health: v.optional(HealthSchema, {}),
+  /** Request logging (`LogsSchema`). Default: its fields'. */
   logs: v.optional(LogsSchema, {}),
+  /** Write paths, read-your-writes and affinity (`WritesSchema`). Default: its fields'. */
   writes: v.optional(WritesSchema, {}),
+  /** The edge cache (worker/cache/settings.ts). Default: its fields'. */
   cache: v.optional(CacheSettingsSchema, {}),
+  /** Methods refused unless allowed (`ProxySchema`). Default: its fields'. */
   proxy: v.optional(ProxySchema, {}),
 })
 

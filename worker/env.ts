@@ -1,3 +1,5 @@
+import type { Config } from './config'
+
 /** Bindings, variables and secrets the Worker is given (see ../shared/DESIGN.md). */
 export interface Env {
   /** Health snapshot and admin overrides (drain, purge generation). */
@@ -21,3 +23,6 @@ export interface Env {
   /** Secret API token with the Zone › Cache Purge permission, for purging every data center. */
   CF_API_TOKEN?: string
 }
+
+/** The Hono app's environment: the bindings, and what its first middleware sets per request. */
+export type AppEnv = { Bindings: Env; Variables: { config: Config; publicUrl: URL } }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { Fast } from '../../worker/cache/fast-hit'
 import { fits, forget, forgetAll, heldNow, hold, recall } from '../../worker/cache/memory'
-import { type Fast, readUpTo } from '../../worker/cache/store'
+import { readUpTo } from '../../worker/cache/store'
 
 const LIMITS = { maxBytes: 1_000, maxEntryBytes: 100, maxAgeSeconds: 5 }
 const NOW = 1_000_000

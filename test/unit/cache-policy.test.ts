@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { fastHeaders, fastHit } from '../../worker/cache/fast-hit'
 import {
-  fastHeaders,
-  fastHit,
   isStorable,
   judge,
   keepSeconds,

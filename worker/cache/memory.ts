@@ -6,7 +6,7 @@
  * held entry goes first). Every write or delete of an entry in this isolate drops its held copy;
  * other isolates see a purge or an invalidation when their copy's `maxAgeSeconds` run out.
  */
-import type { Fast } from './store'
+import type { Fast } from './fast-hit'
 
 /** `settings.cache.memory`. */
 export interface MemoryLimits {

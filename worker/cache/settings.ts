@@ -3,7 +3,8 @@ import * as v from 'valibot'
 /**
  * `settings.cache`: the blog rules of the edge cache. HTTP caching itself (what may be stored,
  * for how long, when to revalidate) follows the origin's headers as RFC 9111 says; these
- * settings only fill in what the headers leave open.
+ * settings only fill in what the headers leave open. Each field's comment gives its meaning and
+ * default; leaving a field out means its default.
  */
 
 const seconds = (what: string, max = 31_536_000) =>
@@ -31,10 +32,11 @@ export const ASSET_PATHS =
   '*.{css,js,mjs,map,png,jpg,jpeg,gif,webp,avif,svg,ico,bmp,woff,woff2,ttf,otf,eot,mp3,mp4,webm,ogg,wav,pdf,zip,txt}'
 
 const DefaultTtlSchema = v.strictObject({
-  /** Path glob, e.g. `*.css` or `/wp-content/uploads/*`. */
+  /** Required. Path glob the rule covers, e.g. `*.css` or `/wp-content/uploads/*`. */
   path: pathGlob,
-  /** Content types (prefixes, e.g. `text/html`) the rule is limited to; unset = any. */
+  /** Content types (prefixes, e.g. `text/html`) the rule is limited to. Default: any type. */
   types: v.optional(v.array(v.pipe(v.string('must be a string'), v.minLength(1)))),
+  /** Required. Seconds of freshness given to a matching response. */
   seconds: seconds('seconds'),
 })
 
@@ -54,11 +56,14 @@ const bytes = (what: string, max: number) =>
  * copies other isolates hold within `maxAgeSeconds`.
  */
 const MemorySchema = v.strictObject({
-  /** Bytes one isolate keeps (bodies and headers); 0 turns the tier off. */
+  /** Bytes one isolate keeps (bodies and headers); 0 turns the tier off. Default: 8 MiB. */
   maxBytes: v.optional(bytes('maxBytes', 64 * MIB), 8 * MIB),
-  /** Largest body kept; larger ones are always read from the Cache API. */
+  /** Largest body kept; larger ones are always read from the Cache API. Default: 256 KiB. */
   maxEntryBytes: v.optional(bytes('maxEntryBytes', 8 * MIB), 256 * 1024),
-  /** Longest a copy answers before the Cache API is read again (never past its freshness). */
+  /**
+   * Seconds a held copy answers before the Cache API is read again (never past its freshness).
+   * Default: 5.
+   */
   maxAgeSeconds: v.optional(
     v.pipe(seconds('maxAgeSeconds', 300), v.minValue(1, 'maxAgeSeconds must be at least 1')),
     5,
@@ -66,12 +71,13 @@ const MemorySchema = v.strictObject({
 })
 
 export const CacheSettingsSchema = v.strictObject({
-  /** `false` turns the edge cache off: every request goes to an origin. */
+  /** `false` turns the edge cache off: every request goes to an origin. Default: true. */
   enabled: v.optional(v.boolean('must be true or false'), true),
   /**
    * Freshness for responses that carry no caching headers at all (no Cache-Control, Expires or
    * Pragma), by path: the first matching rule wins; no match, not cached. Applied only to
-   * statuses that RFC 9111 lets a cache keep heuristically (200, 301, 404, ...).
+   * statuses that RFC 9111 lets a cache keep heuristically (200, 301, 404, ...). Default: static
+   * assets (`ASSET_PATHS`) 1 day; HTML pages and RSS/Atom feeds 60 seconds; nothing else.
    */
   defaultTtls: v.optional(v.array(DefaultTtlSchema, 'must be an array of { path, seconds }'), [
     { path: ASSET_PATHS, seconds: 86_400 },
@@ -81,7 +87,11 @@ export const CacheSettingsSchema = v.strictObject({
       seconds: 60,
     },
   ]),
-  /** Paths (and everything under them) never served from or stored in the cache. */
+  /**
+   * Paths (and everything under them) never served from or stored in the cache; `writes.paths`
+   * always bypass too. Default: the admin, login, cart and account paths of WordPress,
+   * WooCommerce and Ghost.
+   */
   bypassPaths: v.optional(v.array(pathPrefix, 'must be an array of paths'), [
     '/wp-admin',
     '/wp-login.php',
@@ -94,7 +104,11 @@ export const CacheSettingsSchema = v.strictObject({
     '/checkout',
     '/my-account',
   ]),
-  /** Readers carrying one of these cookies (name globs) are logged in: they bypass the cache. */
+  /**
+   * Readers carrying one of these cookies (name globs) are logged in: they bypass the cache.
+   * Default: the login, post-password, commenter, cart and member cookies of WordPress,
+   * WooCommerce and Ghost.
+   */
   bypassCookies: v.optional(v.array(glob, 'must be an array of cookie names'), [
     'wordpress_logged_in_*',
     'wordpress_sec_*',
@@ -105,7 +119,10 @@ export const CacheSettingsSchema = v.strictObject({
     'ghost-admin-api-session',
     'ghost-members-ssr*',
   ]),
-  /** Query parameters (name globs) dropped from the cache key and from the origin request. */
+  /**
+   * Query parameters (name globs) dropped from the cache key and from the origin request.
+   * Default: the tracking parameters of common analytics and ad platforms (`utm_*`, `fbclid`, ...).
+   */
   ignoredParams: v.optional(v.array(glob, 'must be an array of parameter names'), [
     'utm_*',
     'fbclid',
@@ -125,16 +142,20 @@ export const CacheSettingsSchema = v.strictObject({
   ]),
   /**
    * When every origin fails, a stale copy is served for at least this long past its freshness
-   * (on top of the origin's own `stale-if-error`); 0 turns the floor off.
+   * (on top of the origin's own `stale-if-error`); 0 turns the floor off. Default: 86400 (1 day).
    */
   staleIfErrorSeconds: v.optional(seconds('staleIfErrorSeconds'), 86_400),
   /**
    * Apply the floor even to responses whose headers forbid serving them stale (no-cache,
-   * must-revalidate, proxy-revalidate, s-maxage). Off by default, as RFC 9111 §4.2.4 asks.
+   * must-revalidate, proxy-revalidate, s-maxage). Default: false, as RFC 9111 §4.2.4 asks.
    */
   staleIfErrorOverridesOrigin: v.optional(v.boolean('must be true or false'), false),
+  /** The memory tier in front of the Cache API (see `MemorySchema`). Default: every field's. */
   memory: v.optional(MemorySchema, {}),
-  /** Cloudflare zone id for purging every data center (the `CF_ZONE_ID` variable wins). */
+  /**
+   * Cloudflare zone id for purging URLs in every data center (the `CF_ZONE_ID` variable wins).
+   * Default: unset, a URL purge reaches only the data center that receives it.
+   */
   purgeZoneId: v.optional(
     v.pipe(
       v.string('must be a string'),

@@ -1,12 +1,23 @@
 /**
- * The thin Cache API layer. Each entry is the body plus metadata headers: the serialized
- * policy (the origin's headers and what freshness needs) and the origin that filled it, and,
- * when the entry can have them, the precomputed facts of a fresh hit, so that the hit path
- * reads one small header and evaluates no policy. The stored copy's own Cache-Control only sets
- * how long the data center keeps it.
+ * The thin Cache API layer: reads, writes and deletes entries (a write or delete also updates the
+ * memory tier, memory.ts), and decides nothing (decide.ts).
+ *
+ * What one entry in `caches.default` holds:
+ *   key      `<scheme>://<host>/__georoute/cache/<purge generation><path><normalized query>`
+ *            (key.ts); bumping the generation retires every entry at once
+ *   status   always 200, whatever the origin answered: its status is in the policy
+ *   body     the origin's body, as the runtime decoded it
+ *   headers  `cache-control: public, max-age=<keepSeconds>`: only how long the data center keeps
+ *              the copy (freshness is ours to judge, from the policy)
+ *            `x-georoute-meta`: JSON `Meta`, the http-cache-semantics policy object (`v: 1`) and
+ *              the id of the origin that filled the entry
+ *            `x-georoute-fast`: JSON `Fast` (fast-hit.ts), when the entry can be a fresh hit:
+ *              the hit path reads this one small header and evaluates no policy
+ * Metadata over 32 KiB is never stored; an entry whose metadata does not parse is a miss.
  */
+import { type Fast, fastHit } from './fast-hit'
 import { forget, hold, type MemoryLimits } from './memory'
-import { type FastHit, fastHit, type PolicyObject } from './policy'
+import type { PolicyObject } from './policy'
 
 const META = 'x-georoute-meta'
 const FAST = 'x-georoute-fast'
@@ -26,12 +37,6 @@ export interface Stored {
   meta: Meta
   body: ReadableStream | null
 }
-
-/**
- * A fast hit's facts with the origin that filled the entry and, when it was stored whole, its
- * body's length (shared between hits: read-only).
- */
-export type Fast = Readonly<FastHit & { origin: string | null; size?: number }>
 
 /** An entry as looked up: the fast-hit facts when it has them, the rest read on demand. */
 export interface Entry {
@@ -253,19 +258,4 @@ export async function remove(keys: readonly string[]): Promise<number> {
     ),
   )
   return results.filter(Boolean).length
-}
-
-const refreshing = new Map<string, Promise<void>>()
-
-/**
- * Runs `task` unless one is already running for `key` in this isolate: one background refresh
- * per entry at a time, however many readers see it stale. Answers the new task, or `undefined`.
- */
-export function once(key: string, task: () => Promise<void>): Promise<void> | undefined {
-  if (refreshing.has(key)) return undefined
-  const running = task()
-    .catch((error) => logError('background refresh failed', error))
-    .finally(() => refreshing.delete(key))
-  refreshing.set(key, running)
-  return running
 }

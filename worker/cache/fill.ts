@@ -1,0 +1,67 @@
+/**
+ * Filling the cache from the origins: the shareable request they are asked (`askOrigin`), and
+ * the writes of what `decideStorage` or a revalidation allows to be kept (`storeResponse`,
+ * `storeRefreshed`). Thin: the decisions are in decide.ts, the Cache API calls in store.ts.
+ */
+import type CachePolicy from 'http-cache-semantics'
+import type { ProxyOutcome } from '../proxy'
+import { decideStorage } from './decide'
+import { shareableHeaders } from './key'
+import { keepSeconds, policyRequest } from './policy'
+import { decodedPath } from './rules'
+import { type Meta, remove, write } from './store'
+import type { CacheableRequest } from './types'
+
+/** The shareable GET for the origin (a HEAD too: its answer fills the entry for both). */
+export function askOrigin(
+  cacheable: CacheableRequest,
+  conditional: Record<string, string> = {},
+): Promise<ProxyOutcome> {
+  const headers = shareableHeaders(cacheable.request.headers)
+  for (const [name, value] of Object.entries(conditional)) headers.set(name, value)
+  // No Request object: the proxy reads only these fields and copies the headers once more.
+  return cacheable.fetchOrigin({ method: 'GET', headers, body: null }, cacheable.url)
+}
+
+/**
+ * Stores a full origin response when it may be kept, and answers the reader's share of its
+ * body (`forReader` false: all of it goes to the cache). A response that may not be kept
+ * replaces nothing but still retires the copy it superseded (`supersedes`).
+ */
+export function storeResponse(
+  cacheable: CacheableRequest,
+  outcome: ProxyOutcome,
+  { forReader, supersedes }: { forReader: boolean; supersedes: boolean },
+): { body: ReadableStream | null; storing: Promise<unknown> } {
+  const { response } = outcome
+  const { request, rules, url, key } = cacheable
+  const decision = decideStorage({
+    request: policyRequest(key, url.host, request.headers),
+    readerCacheControl: request.headers.get('cache-control'),
+    response,
+    defaultTtl: rules.defaultTtl(decodedPath(url.pathname), response.headers.get('content-type')),
+    origin: outcome.origin?.id ?? null,
+    staleIfErrorSeconds: rules.settings.staleIfErrorSeconds,
+  })
+  if (!decision.store) {
+    if (!forReader) void response.body?.cancel()
+    const storing = supersedes ? remove([key]) : Promise.resolve()
+    return { body: forReader ? response.body : null, storing }
+  }
+  const [body, copy] = forReader && response.body ? response.body.tee() : [null, response.body]
+  const storing = write(key, copy, decision.meta, decision.keepFor, rules.settings.memory)
+  return { body, storing }
+}
+
+/** Stores an entry's body again under the policy a 304 refreshed (RFC 9111 §4.3.4). */
+export function storeRefreshed(
+  cacheable: CacheableRequest,
+  body: ReadableStream | null,
+  policy: CachePolicy,
+  origin: string | null,
+): Promise<void> {
+  const { settings } = cacheable.rules
+  const meta: Meta = { policy: policy.toObject(), origin }
+  const keepFor = keepSeconds(meta.policy, settings.staleIfErrorSeconds)
+  return write(cacheable.key, body, meta, keepFor, settings.memory)
+}
