@@ -2,6 +2,7 @@
  * docs/CONFORMANCE.md, pure: georoute's score on the cache-tests suite next to the results the
  * suite publishes, the failures grouped by class and id prefix, and every failing test.
  */
+import { DIAGNOSES, UNSTABLE } from './conformance-classes.mjs'
 import { groupFailures, KINDS } from './conformance-score.mjs'
 
 /** @typedef {import('./conformance-score.mjs').Score} Score */
@@ -16,6 +17,8 @@ import { groupFailures, KINDS } from './conformance-score.mjs'
  * @property {Score} georoute
  * @property {{ name: string, type: string, version: string, score: Score }[]} published
  * @property {Failure[]} failed
+ * @property {Record<string, string>} [diagnoses] Id prefix → diagnosis of its open failures.
+ * @property {Record<string, string>} [unstable] Test id → why it flips between runs.
  */
 
 /** The suite's verdicts other than a plain failure, as the report names them. */
@@ -79,7 +82,7 @@ export function whatHappened(failure) {
  * @param {ReportInput} input
  */
 export function renderConformanceReport(input) {
-  const { georoute, failed } = input
+  const { georoute, failed, diagnoses = DIAGNOSES, unstable: unstableTests = UNSTABLE } = input
   const browsers = input.published.filter((p) => p.type === 'browser')
   const lines = [
     '# Cache conformance: the cache-tests.fyi suite',
@@ -120,7 +123,7 @@ export function renderConformanceReport(input) {
     'result: a setup failure, a retried request or a missing result counts as not passed. The',
     'published rows are the result files the suite ships (results/), scored the same way; the',
     'cache-tests.fyi page also greys out tests whose prerequisite test failed, which lowers those',
-    'rows there (e.g. Squid to 243) but not here.',
+    'rows there but not here.',
     '',
     '| cache | version | total | required | optimal | check |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -128,7 +131,7 @@ export function renderConformanceReport(input) {
     '',
     ...(browsers.length
       ? [
-          `Browsers, for reference (private caches: many shared-cache tests do not apply): ${browsers
+          `Browsers on the same tests, for reference (private caches: the shared-cache tests do not apply to them): ${browsers
             .map((b) => `${b.name} ${b.score.total.passed}`)
             .join(', ')}.`,
           '',
@@ -138,19 +141,21 @@ export function renderConformanceReport(input) {
     '',
     'Class **open**: nobody has shown why georoute must fail it: work to do. **platform limit**:',
     'the Workers runtime does not let a Worker pass it. **deliberate deviation**: georoute chooses',
-    'to behave otherwise (see DESIGN.md). The classes live in `FAILURE_CLASSES`',
-    '(scripts/lib/conformance-score.mjs); anything not listed there is open.',
+    'to behave otherwise (see DESIGN.md). The classes, and the diagnosis of each open group, are',
+    'kept by hand in scripts/lib/conformance-classes.mjs; a test not listed there is open.',
     '',
   ]
   for (const group of groupFailures(failed)) {
     lines.push(`### ${group.class} (${group.count})`, '')
+    const open = group.class === 'open'
     lines.push(
-      '| test ids | failing | required | optimal | check |',
-      '| --- | --- | --- | --- | --- |',
+      `| test ids | failing | required | optimal | check |${open ? ' diagnosis |' : ''}`,
+      `| --- | --- | --- | --- | --- |${open ? ' --- |' : ''}`,
     )
     for (const g of group.groups) {
+      const diagnosis = open ? ` ${cell(diagnoses[g.prefix] ?? '')} |` : ''
       lines.push(
-        `| \`${g.prefix}\` | ${g.count} | ${KINDS.map((k) => g.kinds[k] || '–').join(' | ')} |`,
+        `| \`${g.prefix}\` | ${g.count} | ${KINDS.map((k) => g.kinds[k] || '–').join(' | ')} |${diagnosis}`,
       )
     }
     lines.push('')
@@ -161,6 +166,24 @@ export function renderConformanceReport(input) {
       for (const reason of reasons) lines.push(`- ${reason}`)
       lines.push('')
     }
+  }
+  // Grouped by reason: the same cause usually makes several tests flip.
+  /** @type {Map<string, string[]>} */
+  const byReason = new Map()
+  for (const [id, reason] of Object.entries(unstableTests)) {
+    const verdict = georoute.verdicts.get(id) ?? 'untested'
+    byReason.set(reason, [...(byReason.get(reason) ?? []), `\`${id}\` (${verdict})`])
+  }
+  if (byReason.size) {
+    lines.push(
+      '## Unstable tests',
+      '',
+      'These changed outcome between identical runs here; `--compare` marks them and does not',
+      'count their flips as regressions. This run:',
+      '',
+      ...[...byReason].map(([reason, ids]) => `- ${ids.join(', ')}: ${reason}.`),
+      '',
+    )
   }
   lines.push(
     '## Every failing test',

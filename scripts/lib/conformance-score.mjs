@@ -3,11 +3,12 @@
  * totals by kind (for georoute and for the results the suite publishes), why a failing test
  * still fails (the class map), and what changed between two runs.
  */
+import { FAILURE_CLASSES } from './conformance-classes.mjs'
 
 /** @typedef {import('./conformance-suite.mjs').SuiteSection} SuiteSection */
 /** @typedef {import('./conformance-suite.mjs').RawResult} RawResult */
 /** @typedef {'required' | 'optimal' | 'check'} Kind */
-/** @typedef {'platform limit' | 'deliberate deviation' | 'open'} FailureClass */
+/** @typedef {import('./conformance-classes.mjs').FailureClass} FailureClass */
 
 /** @type {Kind[]} */
 export const KINDS = ['required', 'optimal', 'check']
@@ -83,39 +84,6 @@ export function score(tests, verdict) {
     byKind[test.kind].passed += passed
   }
   return { total, byKind, verdicts }
-}
-
-/**
- * Why a test still fails, by test id or id prefix (the longest match wins); anything not listed
- * is `open`: work for the next engineer. Only entries we are sure of belong here.
- * @type {Record<string, { class: FailureClass, reason: string }>}
- */
-export const FAILURE_CLASSES = {
-  'interim-': {
-    class: 'platform limit',
-    reason:
-      "1xx interim responses: a Worker's fetch() hands over the 103/102 in place of the final response, and a Worker can neither send nor relay one",
-  },
-  'partial-store-partial-': {
-    class: 'platform limit',
-    reason:
-      'storing a partial (206) response: the Cache API refuses to put() a 206, and the memory tier only holds what the Cache API holds',
-  },
-  'headers-store-Set-Cookie': {
-    class: 'deliberate deviation',
-    reason:
-      'responses carrying Set-Cookie are not stored in the shared cache (DESIGN.md; Cloudflare does the same by default)',
-  },
-  'other-set-cookie': {
-    class: 'deliberate deviation',
-    reason:
-      'responses carrying Set-Cookie are not stored in the shared cache (DESIGN.md; Cloudflare does the same by default)',
-  },
-  'method-POST': {
-    class: 'deliberate deviation',
-    reason:
-      'responses to POST are never cached, even with explicit freshness and Content-Location (DESIGN.md: unsafe methods are never cached)',
-  },
 }
 
 /**

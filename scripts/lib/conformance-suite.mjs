@@ -91,6 +91,22 @@ export function gitHead(dir) {
 
 const LOOPBACK = fileURLToPath(new URL('./conformance-loopback.mjs', import.meta.url))
 
+/** The suite's processes still running: signalled on any exit, even a process.exit() elsewhere. */
+const running = new Set()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM')
+})
+
+/**
+ * Tracks a child process until it exits.
+ * @param {import('node:child_process').ChildProcess} child
+ */
+function track(child) {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  return child
+}
+
 /**
  * Stops a child process (and waits for it) unless it already exited.
  * @param {import('node:child_process').ChildProcess} child
@@ -112,19 +128,21 @@ function stop(child) {
  */
 export async function startSuiteServer({ dir, scratch, echo = false }) {
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    ['--no-warnings', '--import', pathToFileURL(LOOPBACK).href, 'test-engine/server/server.mjs'],
-    {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        npm_config_protocol: 'http',
-        npm_config_port: String(port),
-        npm_config_pidfile: join(scratch, 'server.pid'),
+  const child = track(
+    spawn(
+      process.execPath,
+      ['--no-warnings', '--import', pathToFileURL(LOOPBACK).href, 'test-engine/server/server.mjs'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          npm_config_protocol: 'http',
+          npm_config_port: String(port),
+          npm_config_pidfile: join(scratch, 'server.pid'),
+        },
       },
-    },
+    ),
   )
   let output = ''
   child.stderr?.on('data', (chunk) => {
@@ -154,19 +172,21 @@ export async function startSuiteServer({ dir, scratch, echo = false }) {
  * @returns {Promise<{ code: number | null, stdout: string, stderr: string, timedOut: boolean }>}
  */
 export function runClient({ dir, base, only, timeoutMs, onAbort }) {
-  const child = spawn(process.execPath, ['--no-warnings', 'test-engine/cli.mjs'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Both spellings: the client falls back to npm_package_config_* when npm_config_* is empty,
-    // and under `npm run` here those are georoute's package config (which has none).
-    env: {
-      ...process.env,
-      npm_config_base: base,
-      npm_package_config_base: base,
-      npm_config_id: only ?? '',
-      npm_package_config_id: only ?? '',
-    },
-  })
+  const child = track(
+    spawn(process.execPath, ['--no-warnings', 'test-engine/cli.mjs'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Both spellings: the client falls back to npm_package_config_* when npm_config_* is empty,
+      // and under `npm run` here those are georoute's package config (which has none).
+      env: {
+        ...process.env,
+        npm_config_base: base,
+        npm_package_config_base: base,
+        npm_config_id: only ?? '',
+        npm_package_config_id: only ?? '',
+      },
+    }),
+  )
   onAbort?.(() => stop(child))
   let stdout = ''
   let stderr = ''

@@ -145,4 +145,18 @@ describe('conformance report', () => {
     expect(report).toContain('| passes a \\| 103 through |')
     expect(report).not.toContain('`freshness-none`')
   })
+
+  it('puts the diagnosis of each open group next to it, and the reason of each other class', () => {
+    const report = renderConformanceReport({
+      ...input,
+      diagnoses: { 'cdn-*': 'CDN-Cache-Control ignored' },
+      unstable: { 'freshness-none': 'a race' },
+    })
+    expect(report).toContain('| `cdn-*` | 1 | – | 1 | – | CDN-Cache-Control ignored |')
+    expect(report).toContain('| `freshness-*` | 1 | 1 | – | – |  |')
+    expect(report).toMatch(
+      /### platform limit \(1\)\n\n\| test ids \| failing \| required \| optimal \| check \|\n/,
+    )
+    expect(report).toContain('- `freshness-none` (pass): a race.')
+  })
 })
