@@ -71,7 +71,8 @@ const FIVE_XX =
  * @type {Record<string, string>}
  */
 export const DIAGNOSES = {
-  'heuristic-*': `no heuristic freshness from Last-Modified: only settings.cache.defaultTtls apply, by path and content type, and the suite's text/plain is not among them (heuristic-*-cached, heuristic-delta-*); the 5xx ones: ${FIVE_XX}`,
+  'heuristic-*':
+    "no heuristic freshness from Last-Modified: only settings.cache.defaultTtls apply, by path and content type, and the suite's text/plain is not among them (heuristic-*-cached, heuristic-delta-*); the 5xx ones: origin 5xx replaced by georoute's 503 (see status-*)",
   'cdn-*':
     'CDN-Cache-Control (and Cloudflare-CDN-Cache-Control) are ignored: nothing in worker/ reads them, although DESIGN.md says they take precedence',
   'conditional-*': `${REVALIDATION_304} (conditional-etag-*-generate*, conditional-etag-vary-headers, conditional-lm-stale); the reader's own If-None-Match is not forwarded on a miss (conditional-etag-forward*); no edge 304 for unusual ETag syntax in If-None-Match (checks)`,
@@ -80,12 +81,14 @@ export const DIAGNOSES = {
     "malformed Expires dates are taken as valid (the library's Date.parse is lenient; RFC 9111 §5.3: an invalid date means already expired); Cache-Control directive names are matched case-sensitively (MAX-AGE); checks on odd max-age syntax",
   'ccreq-*':
     "the reader's request Cache-Control (max-age, min-fresh, max-stale, no-cache, no-store, only-if-cached) is ignored: checks only",
-  'cc-*': `NO-CACHE in upper case is ignored (case-sensitive directive names) and the response is reused; no-cache / must-revalidate revalidation: ${REVALIDATION_304}`,
+  'cc-*':
+    'NO-CACHE in upper case is ignored (case-sensitive directive names) and the response is reused; no-cache / must-revalidate revalidation: a 304 without validators is not used (see conditional-*)',
   'partial-*':
     'a Range request is not answered from a stored complete response (partial-store-complete-*), so the partial-use-* tests fail their setup',
   'other-*':
     "a hit's Date is the time of the hit: readerHeaders() (worker/cache/policy.ts) returns http-cache-semantics `responseHeaders()`, which sets Date to now (DESIGN.md: the cache never rewrites the stored Date); no Age on a response that took long to arrive (check); Authorization + must-revalidate not reused",
-  '304-*': `${REVALIDATION_304} (ETag, Set-Cookie); Content-Encoding and Content-Range are not updated from a 304 (the library excludes them; checks)`,
+  '304-*':
+    'a 304 without validators is not used (see conditional-*: 304-etag-update-response-ETag, -Set-Cookie); Content-Encoding and Content-Range are not updated from a 304 (the library excludes them; checks)',
   'head-*':
     "a HEAD miss goes to the origin as GET (checks), and a HEAD answer's headers do not update the stored GET",
   'vary-*':
