@@ -129,6 +129,12 @@ export function renderConformanceReport(input) {
     '| --- | --- | --- | --- | --- | --- |',
     ...scoreRows(input),
     '',
+    ...(Object.keys(unstableTests).length
+      ? [
+          `${Object.keys(unstableTests).length} of georoute's tests flip between identical runs (see *Unstable tests*): its total can differ by that much between runs of the same code.`,
+          '',
+        ]
+      : []),
     ...(browsers.length
       ? [
           `Browsers on the same tests, for reference (private caches: the shared-cache tests do not apply to them): ${browsers
