@@ -7,7 +7,8 @@
  *  2. decide       decide.ts   `decideStored`: serve, serve stale and refresh, revalidate, fetch.
  *  3. serve        index.ts    `serveStored` (and `refreshLater`, refresh.ts, when stale)
  *     revalidate   index.ts    `revalidate`: `askOrigin` with validators, `decideRevalidated`
- *     fetch        index.ts    `fetchAndStore`: `askOrigin` (fill.ts)
+ *     fetch        index.ts    `fetchMissing`: waits for the same key's fill in flight, or
+ *                              leads one (collapse.ts); `fetchAndStore`: `askOrigin` (fill.ts)
  *  4. storability  index.ts    `answerAndStore`: `notePass` (pass.ts), else `decideStorage`
  *  5. store        fill.ts     `storeResponse`, `storeRefreshed`: `write` (store.ts), in the
  *                              background (`ctx.waitUntil`)
@@ -19,15 +20,18 @@
 import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
 import { answer } from './answer'
+import { flightFor, type Landing, mayCollapse, takeOff, waitFor } from './collapse'
 import { decideRevalidated, decideStored } from './decide'
-import { askOrigin, storeRefreshed, storeResponse } from './fill'
+import { fastHeaders, isFreshHit } from './fast-hit'
+import { askOrigin, shareFailure, storeRefreshed, storeResponse } from './fill'
 import { invalidate } from './invalidate'
 import type { Pending } from './lookup'
+import { recall } from './memory'
 import { notePass } from './pass'
 import { lookupRequest, policyRequest, readerHeaders } from './policy'
 import { refreshLater } from './refresh'
 import type { CacheRules } from './rules'
-import { full, remove, type Stored } from './store'
+import { full, read, remove, type Stored } from './store'
 import type { CacheableRequest, CacheContext, CacheStatus, FetchOrigin, Served } from './types'
 
 export { type FreshHit, hitResponse, type Opened, openCache, type Pending } from './lookup'
@@ -85,7 +89,7 @@ export async function throughCache(
     ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
     : policyRequest(key, url.host, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
-  if (!stored) return fetchAndStore(cacheable, 'MISS', cacheMs)
+  if (!stored) return fetchMissing(cacheable, cacheMs)
 
   const decision = decideStored(stored.meta.policy, view)
   switch (decision.action) {
@@ -98,8 +102,87 @@ export async function throughCache(
       return revalidate(cacheable, stored, decision.policy, decision.conditional, cacheMs)
     case 'fetch':
       void stored.body?.cancel()
-      return fetchAndStore(cacheable, 'MISS', cacheMs)
+      return fetchMissing(cacheable, cacheMs)
   }
+}
+
+/**
+ * A miss (collapse.ts): waits for the fill of the same key already in flight in this isolate and
+ * answers from what it stored, or leads the fill that the next misses wait for.
+ */
+async function fetchMissing(cacheable: CacheableRequest, cacheMs: number): Promise<Served> {
+  const { maxWaitMs } = cacheable.rules.settings.collapse
+  if (maxWaitMs === 0 || !mayCollapse(cacheable.request.headers)) {
+    return fetchAndStore(cacheable, 'MISS', cacheMs)
+  }
+  const flight = flightFor(cacheable.key)
+  if (flight) return await afterFlight(cacheable, await waitFor(flight, maxWaitMs), cacheMs)
+  let land: (landing: Landing | Promise<Landing>) => void = () => {}
+  takeOff(
+    cacheable.key,
+    new Promise<Landing>((resolve) => {
+      land = resolve
+    }),
+  )
+  let outcome: ProxyOutcome
+  try {
+    outcome = await askOrigin(cacheable)
+  } catch (error) {
+    land({ kind: 'late' })
+    throw error
+  }
+  if (outcome.failed) {
+    const failure = await shareFailure(outcome)
+    land({ kind: 'failed', failure: failure.shared })
+    return {
+      response: failure.response,
+      cache: 'MISS',
+      origin: outcome.origin?.id,
+      outcome,
+      cacheMs,
+    }
+  }
+  return answerAndStore(cacheable, outcome, 'MISS', cacheMs, land)
+}
+
+/** A waiter's answer once the fill it waited for landed (collapse.ts lists the cases). */
+async function afterFlight(
+  cacheable: CacheableRequest,
+  landing: Landing,
+  cacheMs: number,
+): Promise<Served> {
+  if (landing.kind === 'failed' && landing.failure) {
+    const { status, headers, body, origin } = landing.failure
+    return {
+      response: answer(cacheable.request, body, new Headers(headers), status),
+      cache: 'MISS',
+      origin,
+      cacheMs,
+    }
+  }
+  if (landing.kind === 'stored') {
+    const now = Date.now()
+    const held = recall(cacheable.key, now)
+    if (held && isFreshHit(held.fast, now, false)) {
+      const response = answer(
+        cacheable.request,
+        held.body,
+        fastHeaders(held.fast, now),
+        held.fast.status,
+      )
+      return { response, cache: 'HIT', origin: held.fast.origin ?? undefined, cacheMs }
+    }
+    const stored = await read(cacheable.key)
+    if (stored) {
+      const decision = decideStored(stored.meta.policy, cacheable.view)
+      if (decision.action === 'serve') {
+        return serveStored(cacheable, stored, decision.headers, 'HIT', cacheMs)
+      }
+      void stored.body?.cancel()
+    }
+  }
+  // Not shareable, not stored, late, or another variant: this reader asks the origin itself.
+  return fetchAndStore(cacheable, 'MISS', cacheMs)
 }
 
 /** Methods other than GET and HEAD: to the origins, then invalidation after an unsafe one. */
@@ -137,30 +220,40 @@ async function fetchAndStore(
   return answerAndStore(cacheable, await askOrigin(cacheable), cache, cacheMs)
 }
 
-/** Answers with a full origin response, storing it in the background when it may be kept. */
+/**
+ * Answers with a full origin response, storing it in the background when it may be kept; `land`
+ * tells the misses waiting on this fill how it landed (collapse.ts).
+ */
 function answerAndStore(
   cacheable: CacheableRequest,
   outcome: ProxyOutcome,
   cache: CacheStatus,
   cacheMs: number,
+  land?: (landing: Landing | Promise<Landing>) => void,
 ): Served {
   const { response } = outcome
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
-  if (outcome.failed) return served
+  if (outcome.failed) {
+    land?.({ kind: 'failed', failure: undefined })
+    return served
+  }
   const { request, key, context } = cacheable
   // Step 4: an answer that forbids sharing (no-store, private, Set-Cookie) starts a hit-for-pass
   // and is never stored: no policy to build, only a copy to retire. Others: `decideStorage`.
   if (notePass(key, response.headers, Date.now())) {
     if (cache === 'EXPIRED') context.ctx.waitUntil(remove([key]))
+    land?.({ kind: 'pass' })
     served.response = answer(request, response.body, response.headers, response.status)
     return served
   }
   // Steps 5 and 6: the cache's copy is written after the answer, the reader's streams now.
-  const { body, storing } = storeResponse(cacheable, outcome, {
+  const { body, storing, stores } = storeResponse(cacheable, outcome, {
     forReader: true,
     supersedes: cache === 'EXPIRED',
   })
   context.ctx.waitUntil(storing)
+  // Waiters read the entry once it is written: until then the fill stays in flight.
+  land?.(stores ? storing.then((): Landing => ({ kind: 'stored' })) : { kind: 'unstored' })
   served.response = answer(request, body, response.headers, response.status)
   return served
 }
