@@ -121,6 +121,21 @@ describe('request collapsing', () => {
     expect(asked('/slow/soon')).toBe(1)
   })
 
+  it('judges the stored entry for each waiter: a HEAD gets no body, a matching ETag a 304', async () => {
+    slowOnce('/slow/judged', { body: 'page', headers: { ...CACHEABLE, etag: '"v1"' } }, 200, 3)
+    const leader = send('/slow/judged')
+    await sleep(20)
+    const head = send('/slow/judged', { method: 'HEAD' })
+    const validating = send('/slow/judged', { headers: { 'if-none-match': '"v1"' } })
+    const { statuses, bodies, caches } = await readAll(
+      await Promise.all([leader, head, validating]),
+    )
+    expect(statuses).toEqual([200, 200, 304])
+    expect(bodies).toEqual(['page', '', ''])
+    expect(caches).toEqual(['MISS', 'HIT', 'HIT'])
+    expect(asked('/slow/judged')).toBe(1)
+  })
+
   it('does not collapse when collapse.maxWaitMs is 0', async () => {
     slowOnce('/slow/off', { body: 'off', headers: CACHEABLE }, 200, 5)
     const vars = settings({ cache: { collapse: { maxWaitMs: 0 } } })

@@ -16,8 +16,11 @@
  *             and body, when small) rather than sending a herd to origins that are already down
  *   late      the wait ran out: the waiter asks the origin itself
  *
- * Requests with credentials, or whose reader refuses a cached answer (`no-cache`, `no-store`),
- * never wait and never lead; unsafe methods and bypassed requests never get here.
+ * A waiter that finds the entry judges it for its own request, exactly as if it had arrived
+ * after the store (the same `decideStored`): a request that arrives after the answer but before
+ * its store is served from that store, never sent to the origin again. Requests with
+ * credentials never wait and never lead, nor does a reader's `no-store` lead (nothing would be
+ * stored); unsafe methods, bypassed and hit-for-pass requests never get here.
  */
 
 /** How a fill landed, for the misses that waited on it. */
@@ -43,20 +46,18 @@ export const MAX_SHARED_FAILURE_BYTES = 64 * 1024
 const flights = new Map<string, Promise<Landing>>()
 
 /**
- * Whether a miss with these request headers may wait for, or lead, a shared fill: not with
- * credentials (the answer is the reader's own), and not when the reader asks for an answer
- * from the origin (`no-cache`, `no-store`, `max-age=0`, `Pragma: no-cache`).
+ * Whether a miss with these request headers may wait for a shared fill: not with credentials
+ * (they never share an answer). Other readers wait, then judge the entry for their own request
+ * as if they had come after the store.
  */
-export function mayCollapse(headers: Headers): boolean {
-  if (headers.has('authorization')) return false
+export function mayWait(headers: Headers): boolean {
+  return !headers.has('authorization')
+}
+
+/** Whether a miss may lead a shared fill: it waits, and its `no-store` would store nothing. */
+export function mayLead(headers: Headers): boolean {
   const cacheControl = headers.get('cache-control')
-  if (
-    cacheControl &&
-    /(^|[\s,])(no-cache|no-store|max-age\s*=\s*"?0"?\s*($|,))/i.test(cacheControl)
-  )
-    return false
-  const pragma = headers.get('pragma')
-  return !(pragma && /no-cache/i.test(pragma))
+  return mayWait(headers) && !(cacheControl && /(^|[\s,])no-store\b/i.test(cacheControl))
 }
 
 /** The flight in progress for `key` in this isolate, if any. */

@@ -20,7 +20,7 @@
 import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
 import { answer } from './answer'
-import { flightFor, type Landing, mayCollapse, takeOff, waitFor } from './collapse'
+import { flightFor, type Landing, mayLead, mayWait, takeOff, waitFor } from './collapse'
 import { decideRevalidated, decideStored } from './decide'
 import { fastHeaders, isFreshHit } from './fast-hit'
 import { askOrigin, shareFailure, storeRefreshed, storeResponse } from './fill'
@@ -90,8 +90,20 @@ export async function throughCache(
     : policyRequest(key, url.host, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
   if (!stored) return fetchMissing(cacheable, cacheMs)
+  return fromStored(cacheable, stored, cacheMs)
+}
 
-  const decision = decideStored(stored.meta.policy, view)
+/**
+ * Steps 2 and 3 for a stored entry (read after waiting for its fill when `waited`: a miss then
+ * asks the origin itself, without waiting again).
+ */
+function fromStored(
+  cacheable: CacheableRequest,
+  stored: Stored,
+  cacheMs: number,
+  waited = false,
+): Served | Promise<Served> {
+  const decision = decideStored(stored.meta.policy, cacheable.view)
   switch (decision.action) {
     case 'serve':
       return serveStored(cacheable, stored, decision.headers, 'HIT', cacheMs)
@@ -102,7 +114,7 @@ export async function throughCache(
       return revalidate(cacheable, stored, decision.policy, decision.conditional, cacheMs)
     case 'fetch':
       void stored.body?.cancel()
-      return fetchMissing(cacheable, cacheMs)
+      return waited ? fetchAndStore(cacheable, 'MISS', cacheMs) : fetchMissing(cacheable, cacheMs)
   }
 }
 
@@ -112,11 +124,11 @@ export async function throughCache(
  */
 async function fetchMissing(cacheable: CacheableRequest, cacheMs: number): Promise<Served> {
   const { maxWaitMs } = cacheable.rules.settings.collapse
-  if (maxWaitMs === 0 || !mayCollapse(cacheable.request.headers)) {
-    return fetchAndStore(cacheable, 'MISS', cacheMs)
-  }
+  const { headers } = cacheable.request
+  if (maxWaitMs === 0 || !mayWait(headers)) return fetchAndStore(cacheable, 'MISS', cacheMs)
   const flight = flightFor(cacheable.key)
   if (flight) return await afterFlight(cacheable, await waitFor(flight, maxWaitMs), cacheMs)
+  if (!mayLead(headers)) return fetchAndStore(cacheable, 'MISS', cacheMs)
   let land: (landing: Landing | Promise<Landing>) => void = () => {}
   takeOff(
     cacheable.key,
@@ -172,13 +184,12 @@ async function afterFlight(
       )
       return { response, cache: 'HIT', origin: held.fast.origin ?? undefined, cacheMs }
     }
+    // As if the request had come after the store: the entry judged for this reader.
     const stored = await read(cacheable.key)
     if (stored) {
-      const decision = decideStored(stored.meta.policy, cacheable.view)
-      if (decision.action === 'serve') {
-        return serveStored(cacheable, stored, decision.headers, 'HIT', cacheMs)
-      }
-      void stored.body?.cancel()
+      const { request, key, url } = cacheable
+      const view = lookupRequest(key, url.host, request.headers, stored.meta.policy)
+      return fromStored({ ...cacheable, view }, stored, cacheMs, true)
     }
   }
   // Not shareable, not stored, late, or another variant: this reader asks the origin itself.
