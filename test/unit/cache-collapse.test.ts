@@ -4,6 +4,7 @@ import {
   flightFor,
   flightsNow,
   type Landing,
+  MAX_FLIGHT_MS,
   mayLead,
   mayWait,
   takeOff,
@@ -36,9 +37,9 @@ describe('flights', () => {
     const first = new Promise<Landing>((resolve) => {
       land = resolve
     })
-    expect(takeOff('k', first)).toBe(true)
-    expect(takeOff('k', Promise.resolve(STORED))).toBe(false)
-    expect(flightFor('k')).toBe(first)
+    expect(takeOff('k', first, 0)).toBe(true)
+    expect(takeOff('k', Promise.resolve(STORED), 1)).toBe(false)
+    expect(flightFor('k', 1)).toBe(first)
     land(STORED)
     await first
     await Promise.resolve()
@@ -47,10 +48,17 @@ describe('flights', () => {
 
   it('forgets a flight that failed', async () => {
     const failed = Promise.reject(new Error('boom'))
-    takeOff('k', failed)
+    takeOff('k', failed, 0)
     await failed.catch(() => {})
     await Promise.resolve()
-    expect(flightFor('k')).toBeUndefined()
+    expect(flightFor('k', 1)).toBeUndefined()
+  })
+
+  it('stops holding misses up with a flight that never landed after MAX_FLIGHT_MS', () => {
+    takeOff('k', new Promise<Landing>(() => {}), 0)
+    expect(flightFor('k', MAX_FLIGHT_MS)).toBeDefined()
+    expect(flightFor('k', MAX_FLIGHT_MS + 1)).toBeUndefined()
+    expect(takeOff('k', Promise.resolve(STORED), MAX_FLIGHT_MS + 1)).toBe(true)
   })
 
   it('stops waiting after maxWaitMs', async () => {

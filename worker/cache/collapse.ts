@@ -42,8 +42,15 @@ export interface SharedFailure {
 /** Largest failure body held to share with waiters; a larger one sends each waiter itself. */
 export const MAX_SHARED_FAILURE_BYTES = 64 * 1024
 
+/**
+ * Longest a fill counts as in flight: past it, one that never landed (its store cut short with
+ * its request) holds no miss up any more. Above any origin deadline and body download a miss
+ * should wait on.
+ */
+export const MAX_FLIGHT_MS = 60_000
+
 // One flight per key at a time; each lives until its fill's store is done (or it failed).
-const flights = new Map<string, Promise<Landing>>()
+const flights = new Map<string, { landing: Promise<Landing>; since: number }>()
 
 /**
  * Whether a miss with these request headers may wait for a shared fill: not with credentials
@@ -60,20 +67,25 @@ export function mayLead(headers: Headers): boolean {
   return mayWait(headers) && !(cacheControl && /(^|[\s,])no-store\b/i.test(cacheControl))
 }
 
-/** The flight in progress for `key` in this isolate, if any. */
-export function flightFor(key: string): Promise<Landing> | undefined {
-  return flights.get(key)
+/** The flight in progress for `key` in this isolate at `now`, if any. */
+export function flightFor(key: string, now: number): Promise<Landing> | undefined {
+  const flight = flights.get(key)
+  if (flight === undefined) return undefined
+  if (now - flight.since <= MAX_FLIGHT_MS) return flight.landing
+  flights.delete(key)
+  return undefined
 }
 
 /**
- * Makes `landing` the flight for `key` until it settles; answers `false` (and registers nothing)
- * when another flight is already there.
+ * Makes `landing` the flight for `key` from `now` until it settles; answers `false` (and
+ * registers nothing) when another flight is already there.
  */
-export function takeOff(key: string, landing: Promise<Landing>): boolean {
-  if (flights.has(key)) return false
-  flights.set(key, landing)
+export function takeOff(key: string, landing: Promise<Landing>, now: number): boolean {
+  if (flightFor(key, now)) return false
+  const flight = { landing, since: now }
+  flights.set(key, flight)
   const land = () => {
-    if (flights.get(key) === landing) flights.delete(key)
+    if (flights.get(key) === flight) flights.delete(key)
   }
   landing.then(land, land)
   return true

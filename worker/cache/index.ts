@@ -126,35 +126,27 @@ async function fetchMissing(cacheable: CacheableRequest, cacheMs: number): Promi
   const { maxWaitMs } = cacheable.rules.settings.collapse
   const { headers } = cacheable.request
   if (maxWaitMs === 0 || !mayWait(headers)) return fetchAndStore(cacheable, 'MISS', cacheMs)
-  const flight = flightFor(cacheable.key)
+  const now = Date.now()
+  const flight = flightFor(cacheable.key, now)
   if (flight) return await afterFlight(cacheable, await waitFor(flight, maxWaitMs), cacheMs)
   if (!mayLead(headers)) return fetchAndStore(cacheable, 'MISS', cacheMs)
   let land: (landing: Landing | Promise<Landing>) => void = () => {}
-  takeOff(
-    cacheable.key,
-    new Promise<Landing>((resolve) => {
-      land = resolve
-    }),
-  )
-  let outcome: ProxyOutcome
+  const landing = new Promise<Landing>((resolve) => {
+    land = resolve
+  })
+  takeOff(cacheable.key, landing, now)
   try {
-    outcome = await askOrigin(cacheable)
+    const outcome = await askOrigin(cacheable)
+    if (!outcome.failed) return answerAndStore(cacheable, outcome, 'MISS', cacheMs, land)
+    const failure = await shareFailure(outcome)
+    land({ kind: 'failed', failure: failure.shared })
+    const origin = outcome.origin?.id
+    return { response: failure.response, cache: 'MISS', origin, outcome, cacheMs }
   } catch (error) {
+    // Whatever went wrong, the waiters go on their own (a no-op once the flight has landed).
     land({ kind: 'late' })
     throw error
   }
-  if (outcome.failed) {
-    const failure = await shareFailure(outcome)
-    land({ kind: 'failed', failure: failure.shared })
-    return {
-      response: failure.response,
-      cache: 'MISS',
-      origin: outcome.origin?.id,
-      outcome,
-      cacheMs,
-    }
-  }
-  return answerAndStore(cacheable, outcome, 'MISS', cacheMs, land)
 }
 
 /** A waiter's answer once the fill it waited for landed (collapse.ts lists the cases). */
