@@ -33,7 +33,13 @@ function base64url(bytes: ArrayBuffer): string {
 
 function fromBase64url(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return undefined
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  let binary: string
+  try {
+    binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  } catch {
+    // A length no base64 text has (`1.A`): malformed, so ignored like a forged one.
+    return undefined
+  }
   return Uint8Array.from(binary, (c) => c.charCodeAt(0))
 }
 

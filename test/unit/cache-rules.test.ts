@@ -59,8 +59,8 @@ describe('bypass', () => {
     )
   })
 
-  it('sends a reader pinned after a write past the cache', () => {
-    expect(bypass('/', { cookie: '__georoute_pin=1.sig' })).toBe('cookie')
+  it('leaves the pin cookie to steering: its name alone does not bypass the cache', () => {
+    expect(bypass('/', { cookie: '__georoute_pin=1.sig' })).toBeUndefined()
   })
 
   it('lets readers with only analytics cookies use the cache', () => {

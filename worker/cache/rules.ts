@@ -1,5 +1,4 @@
 import type { Settings } from '../config'
-import { PIN_COOKIE } from '../cookies'
 import type { CacheSettings } from './settings'
 
 /** Why a request skips the cache entirely. */
@@ -74,7 +73,7 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
   const cache = settings.cache
   const ignored = globsRegExp(cache.ignoredParams)
   const bypassPath = prefixesRegExp([...cache.bypassPaths, ...settings.writes.paths])
-  const bypassCookie = globsRegExp([...cache.bypassCookies, PIN_COOKIE])
+  const bypassCookie = globsRegExp(cache.bypassCookies)
   const ttls = cache.defaultTtls.map((rule) => ({
     path: globsRegExp([rule.path]),
     types: rule.types?.map((t) => t.toLowerCase()),
@@ -87,7 +86,8 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
       if (!cache.enabled) return 'disabled'
       if (bypassPath.test(decodedPath(path))) return 'path'
       const cookies = headers.get('cookie')
-      // A reader pinned after a write reads from the primary, never from the cache.
+      // A logged-in reader. (A pinned one bypasses too, but only once the pin is verified:
+      // worker/pipeline.ts checks it before the cache.)
       if (cookies && cookieNames(cookies).some((name) => bypassCookie.test(name))) return 'cookie'
       // Ranges are passed through whole rather than assembled from a stored copy.
       if (headers.has('range')) return 'range'
