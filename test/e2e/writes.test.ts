@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, hkdfSync } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Georoute, startGeoroute } from './harness'
 import { useDemoOrigins } from './origins'
@@ -8,9 +8,10 @@ const SECRET = 'cookie-secret-for-tests'
 const { byId, posts, originsList } = useDemoOrigins()
 let georoute: Georoute
 
-/** Signs a cookie value the way the Worker does (HMAC-SHA256, base64url). */
+/** Signs a cookie value the way the Worker does (HMAC-SHA256 under an HKDF key, base64url). */
 function signed(purpose: string, value: string, secret = SECRET) {
-  const mac = createHmac('sha256', secret).update(`${purpose}:${value}`).digest('base64url')
+  const key = Buffer.from(hkdfSync('sha256', secret, '', 'georoute cookie signing v1', 32))
+  const mac = createHmac('sha256', key).update(`${purpose}:${value}`).digest('base64url')
   return `${value}.${mac}`
 }
 
