@@ -16,7 +16,7 @@ import { passiveHealth } from './health/passive'
 import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
-import { readOverrides } from './overrides'
+import { memoizedOverrides, readOverrides } from './overrides'
 import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { rankOrigins } from './routing'
@@ -60,6 +60,11 @@ export async function serve(request: Request, context: RequestContext): Promise<
     const write = isWrite(reader.method, publicUrl.pathname, config.settings.writes)
     const early = steeringBeforeCache(request, reader.headers, env, config, write, started)
     const pin = early instanceof Promise ? await early : early
+    // The overrides with this configuration's drain keys, read before the cache step needs the
+    // purge generation: one KV read per memo period, not one there and one for routing.
+    if (!memoizedOverrides(started, config.origins)) {
+      await readOverrides(env.HEALTH, started, config.origins)
+    }
     const opened: Opened = pin?.pinned
       ? { pending: { rules: cacheRules(config.settings) } }
       : await openCache(reader, cacheContext, started)
@@ -190,7 +195,7 @@ async function route(
     const reader = locateReader(request.cf as CfLocation | undefined, override)
     // Both memoized per isolate: most requests read no KV at all.
     const [overrides, snapshot] = await Promise.all([
-      readOverrides(env.HEALTH, now),
+      readOverrides(env.HEALTH, now, config.origins),
       readSnapshot(env.HEALTH, now, config.settings.health.memoTtlMs),
     ])
     const probed = healthFromSnapshot(snapshot, now, config.settings.health)
