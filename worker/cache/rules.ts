@@ -3,7 +3,7 @@ import { PIN_COOKIE } from '../cookies'
 import type { CacheSettings } from './settings'
 
 /** Why a request skips the cache entirely. */
-export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie' | 'range'
+export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie'
 
 /** The `settings.cache` rules compiled once per configuration: pure, cheap per request. */
 export interface CacheRules {
@@ -89,8 +89,6 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
       const cookies = headers.get('cookie')
       // A reader pinned after a write reads from the primary, never from the cache.
       if (cookies && cookieNames(cookies).some((name) => bypassCookie.test(name))) return 'cookie'
-      // Ranges are passed through whole rather than assembled from a stored copy.
-      if (headers.has('range')) return 'range'
       return undefined
     },
     defaultTtl(path, contentType) {
