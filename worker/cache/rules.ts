@@ -3,7 +3,7 @@ import { globsMatcher } from './glob'
 import type { CacheSettings } from './settings'
 
 /** Why a request skips the cache entirely. */
-export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie' | 'range'
+export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie'
 
 /** The `settings.cache` rules compiled once per configuration: pure, cheap per request. */
 export interface CacheRules {
@@ -81,8 +81,6 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
       // A logged-in reader. (A pinned one bypasses too, but only once the pin is verified:
       // worker/pipeline.ts checks it before the cache.)
       if (cookies && cookieNames(cookies).some(isBypassCookie)) return 'cookie'
-      // Ranges are passed through whole rather than assembled from a stored copy.
-      if (headers.has('range')) return 'range'
       return undefined
     },
     defaultTtl(path, contentType) {
