@@ -78,8 +78,6 @@ export const DIAGNOSES = {
     "the reader's request Cache-Control (max-age, min-fresh, max-stale, no-cache, no-store, only-if-cached) is ignored: checks only",
   'cc-*':
     'NO-CACHE in upper case is ignored (case-sensitive directive names) and the response is reused; no-cache / must-revalidate revalidation: a 304 without validators is not used (see conditional-*)',
-  'partial-*':
-    'a Range request is not answered from a stored complete response (partial-store-complete-*), so the partial-use-* tests fail their setup',
   'other-*':
     "a hit's Date is the time of the hit: readerHeaders() (worker/cache/policy.ts) returns http-cache-semantics `responseHeaders()`, which sets Date to now (DESIGN.md: the cache never rewrites the stored Date); no Age on a response that took long to arrive (check); Authorization + must-revalidate not reused",
   '304-*':
