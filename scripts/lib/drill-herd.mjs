@@ -14,6 +14,7 @@ const HERD_PATH = '/posts/herd'
  * @typedef {object} HerdResult
  * @property {number} readers Concurrent readers after the purge.
  * @property {number} originRequests Requests the origins received for the post after the purge.
+ * @property {Record<string, number>} byOrigin Those requests, by origin (a hedge reaches a second).
  * @property {number} ok Readers answered 200.
  * @property {Record<string, number>} caches `x-georoute-cache` values, counted.
  * @property {number} renderMs How long an origin took to render the post.
@@ -36,10 +37,11 @@ export async function runHerd({ baseUrl, fleet, token, readers = 50, renderMs = 
     body: JSON.stringify({ all: true }),
   })
   await purge.arrayBuffer()
-  const asked = () =>
-    fleet.ids
-      .flatMap((id) => fleet.received(id))
-      .filter((r) => new URL(r.url, 'http://origin.invalid').pathname === HERD_PATH).length
+  /** @param {string} id */
+  const askedOf = (id) =>
+    fleet.received(id).filter((r) => new URL(r.url, 'http://origin.invalid').pathname === HERD_PATH)
+      .length
+  const asked = () => Object.fromEntries(fleet.ids.map((id) => [id, askedOf(id)]))
   const before = asked()
   for (const id of fleet.ids) {
     fleet.setSlowMs(id, renderMs)
@@ -60,9 +62,17 @@ export async function runHerd({ baseUrl, fleet, token, readers = 50, renderMs = 
     /** @type {Record<string, number>} */
     const caches = {}
     for (const { cache } of answers) caches[cache ?? 'none'] = (caches[cache ?? 'none'] ?? 0) + 1
+    const after = asked()
+    /** @type {Record<string, number>} */
+    const byOrigin = {}
+    for (const id of fleet.ids) {
+      const n = (after[id] ?? 0) - (before[id] ?? 0)
+      if (n > 0) byOrigin[id] = n
+    }
     return {
       readers,
-      originRequests: asked() - before,
+      originRequests: Object.values(byOrigin).reduce((sum, n) => sum + n, 0),
+      byOrigin,
       ok: answers.filter((a) => a.status === 200).length,
       caches,
       renderMs,
@@ -83,8 +93,17 @@ export function herdGoal(herd) {
   return {
     label: `${herd.readers} concurrent readers of one post right after a purge of everything: at most ${HERD_GOAL} origin requests for it (one isolate)`,
     met,
-    detail: `${herd.originRequests} origin requests; ${herd.ok} of ${herd.readers} answered 200 (${herdCaches(herd)})${herd.purged ? '' : '; the purge was refused'}`,
+    detail: `${herd.originRequests} origin requests (${herdOrigins(herd)}); ${herd.ok} of ${herd.readers} answered 200 (${herdCaches(herd)})${herd.purged ? '' : '; the purge was refused'}`,
   }
+}
+
+/** @param {HerdResult} herd */
+export function herdOrigins(herd) {
+  return (
+    Object.entries(herd.byOrigin)
+      .map(([id, n]) => `${id} ${n}`)
+      .join(', ') || 'none'
+  )
 }
 
 /** @param {HerdResult} herd */

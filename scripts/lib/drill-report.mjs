@@ -1,7 +1,7 @@
 /**
  * docs/DRILLS.md: the drill's results per fault, the goals, and how the drill was run.
  */
-import { HERD_GOAL, herdCaches } from './drill-herd.mjs'
+import { HERD_GOAL, herdCaches, herdOrigins } from './drill-herd.mjs'
 
 /**
  * @typedef {Awaited<ReturnType<typeof import('./drill-run.mjs').runDrill>>} DrillRun
@@ -51,7 +51,7 @@ function herdSection(herd) {
       HERD_GOAL +
       ') | answered 200 | x-georoute-cache |',
     '| ---: | ---: | ---: | --- |',
-    `| ${herd.readers} | ${herd.originRequests} | ${herd.ok} | ${herdCaches(herd)} |`,
+    `| ${herd.readers} | ${herd.originRequests} (${herdOrigins(herd)}) | ${herd.ok} | ${herdCaches(herd)} |`,
     '',
   ]
 }
