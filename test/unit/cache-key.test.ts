@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   cacheKey,
+  isUnkeyed,
   keyOf,
   normalizedQuery,
   normalizedUrl,
@@ -125,6 +126,14 @@ describe('shareableHeaders', () => {
   ])('leaves out %s, which is not in the key', (name) => {
     expect(shared.has(name)).toBe(false)
   })
+
+  it.each(['true-client-ip', 'x-client-ip', 'x-backend-host', 'x-forwarded', 'x_forwarded_host'])(
+    'leaves out %s, which names the client or the host',
+    (name) => {
+      expect(isUnkeyed(name)).toBe(true)
+      expect(shareableHeaders(new Headers({ [name]: 'evil.example' })).has(name)).toBe(false)
+    },
+  )
 
   it('keeps content negotiation and credentials (the storage rules judge those)', () => {
     expect(shared.get('accept')).toBe('text/html')
