@@ -1,5 +1,6 @@
 import type { Settings } from '../config'
 import { PIN_COOKIE } from '../cookies'
+import { normalizedRoutePath } from '../paths'
 import type { CacheSettings } from './settings'
 
 /** Why a request skips the cache entirely. */
@@ -85,7 +86,7 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
     isIgnoredParam: (name) => ignored.test(name),
     bypass(headers, path) {
       if (!cache.enabled) return 'disabled'
-      if (bypassPath.test(decodedPath(path))) return 'path'
+      if (bypassPath.test(normalizedRoutePath(path))) return 'path'
       const cookies = headers.get('cookie')
       // A reader pinned after a write reads from the primary, never from the cache.
       if (cookies && cookieNames(cookies).some((name) => bypassCookie.test(name))) return 'cookie'
