@@ -221,6 +221,7 @@ async function route(
       originHosts: config.originHosts,
       routing,
       onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
+      onBodyEnd: (origin, failure) => judge.body(origin.id, failure, Date.now()),
       hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
     })
     judge.settle(Date.now())
