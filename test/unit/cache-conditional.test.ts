@@ -35,6 +35,14 @@ describe('notModified', () => {
     expect(check({ 'if-modified-since': 'Mon, 31 Dec 2029 00:00:00 GMT' })).toBe(false)
   })
 
+  it('evaluates If-Modified-Since against the Date of a response without Last-Modified', () => {
+    const dated = new Headers({ date: LAST_MODIFIED })
+    const since = (value: string) =>
+      notModified(new Headers({ 'if-modified-since': value }), 200, dated)
+    expect(since(LAST_MODIFIED)).toBe(true)
+    expect(since('Mon, 31 Dec 2029 00:00:00 GMT')).toBe(false)
+  })
+
   it('is false for a status other than 200', () => {
     expect(check({ 'if-none-match': '"v1"' }, 404)).toBe(false)
   })

@@ -31,7 +31,8 @@ export function notModified(
     return tags.some((tag) => opaque(tag) === opaque(etag.trim()))
   }
   const since = Date.parse(request.get('if-modified-since') ?? '')
-  const modified = Date.parse(response.get('last-modified') ?? '')
+  // RFC 9111 §4.3.2: without a Last-Modified, the response's Date stands in for it.
+  const modified = Date.parse(response.get('last-modified') ?? response.get('date') ?? '')
   return Number.isFinite(since) && Number.isFinite(modified) && modified <= since
 }
 
