@@ -15,6 +15,17 @@ describe('notModified', () => {
     expect(check({ 'if-none-match': 'W/"v1"' })).toBe(true)
   })
 
+  it('takes only entity-tags from If-None-Match: a lowercase w/ or an unquoted tag matches nothing', () => {
+    expect(check({ 'if-none-match': 'w/"v1"' })).toBe(false)
+    expect(check({ 'if-none-match': 'v1' })).toBe(false)
+    expect(check({ 'if-none-match': 'x"v1"' })).toBe(false)
+  })
+
+  it('reads entity-tags that contain commas', () => {
+    const listed = new Headers({ etag: '"a,b"' })
+    expect(notModified(new Headers({ 'if-none-match': '"c", "a,b"' }), 200, listed)).toBe(true)
+  })
+
   it('is true for If-None-Match: *', () => {
     expect(check({ 'if-none-match': '*' })).toBe(true)
   })
