@@ -10,7 +10,8 @@ import {
 import type { Config } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
-import { passiveHealth } from './health/passive'
+import { RequestJudge } from './health/judge'
+import { passiveHealth, passiveThresholds } from './health/passive'
 import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
@@ -213,17 +214,17 @@ async function route(
             rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
             steering.prefer,
           )
-    return proxyRequest(upstream, ranked, {
+    // Passive health judges the request's attempts together: one URL's own failure blames no one.
+    const judge = new RequestJudge(passiveHealth, config.origins.length, passiveThresholds(routing))
+    const outcome = await proxyRequest(upstream, ranked, {
       edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url },
       originHosts: config.originHosts,
       routing,
-      onAttempt: (origin, attempt) =>
-        passiveHealth.record(origin.id, attempt, Date.now(), {
-          baseEjectionMs: routing.ejectionBaseMs,
-          maxEjectionMs: routing.ejectionMaxMs,
-        }),
+      onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
       hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
     })
+    judge.settle(Date.now())
+    return outcome
   }
   const served = await throughCache(
     request,
