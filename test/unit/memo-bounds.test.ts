@@ -87,7 +87,12 @@ describe('the parsed-facts memo', () => {
       received: NOW,
       ageValue: 0,
       status: 200,
-      headers: { 'content-type': 'text/html', 'x-pad': 'p'.repeat(pad), 'x-n': String(i) },
+      headers: {
+        'content-type': 'text/html',
+        date: 'Thu, 03 Dec 2026 03:00:00 GMT',
+        'x-pad': 'p'.repeat(pad),
+        'x-n': String(i),
+      },
       origin: 'near',
     })
 
