@@ -7,6 +7,7 @@
  */
 import type CachePolicy from 'http-cache-semantics'
 import {
+  type HeuristicRules,
   isStorable,
   judge,
   keepSeconds,
@@ -92,6 +93,8 @@ export interface StorageFacts {
   response: { status: number; headers: Headers }
   /** Freshness from `settings.cache.defaultTtls` for a response that says nothing; or none. */
   defaultTtl: number | undefined
+  /** `settings.cache` heuristic freshness for a response with only `Last-Modified`. */
+  heuristic?: HeuristicRules
   /** Id of the origin that answered. */
   origin: string | null
   /** `settings.cache.staleIfErrorSeconds`: how long past freshness the copy may still serve. */
@@ -104,7 +107,8 @@ export type StorageDecision = { store: false } | { store: true; meta: Meta; keep
 /** Decides whether a full origin response may be kept for others (RFC 9111 §3). */
 export function decideStorage(facts: StorageFacts): StorageDecision {
   const { response } = facts
-  const policy = newPolicy(facts.request, facts.readerCacheControl, response, facts.defaultTtl)
+  const { request, readerCacheControl, defaultTtl, heuristic } = facts
+  const policy = newPolicy(request, readerCacheControl, response, defaultTtl, heuristic)
   if (!isStorable(policy, response.headers)) return { store: false }
   const meta: Meta = { policy: policy.toObject(), origin: facts.origin }
   return { store: true, meta, keepFor: keepSeconds(meta.policy, facts.staleIfErrorSeconds) }

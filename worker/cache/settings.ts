@@ -88,6 +88,23 @@ export const CacheSettingsSchema = v.strictObject({
     },
   ]),
   /**
+   * Heuristic freshness (RFC 9111 §4.2.2) for a response with `Last-Modified` but no explicit
+   * freshness (no `max-age`, `s-maxage` or `Expires`) and no `defaultTtls` rule: this share of
+   * the time since it was last modified, for the statuses RFC 9111 lets a cache keep
+   * heuristically (200, 301, 404, ...) or with `public`; 0 turns heuristics off. A response
+   * without `Last-Modified` (a dynamic page without validators) gets none. Default: 0.1.
+   */
+  heuristicFraction: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(0, 'heuristicFraction must be at least 0'),
+      v.maxValue(1, 'heuristicFraction must be at most 1'),
+    ),
+    0.1,
+  ),
+  /** The longest heuristic freshness, in seconds. Default: 86400 (1 day). */
+  heuristicMaxSeconds: v.optional(seconds('heuristicMaxSeconds'), 86_400),
+  /**
    * Paths (and everything under them) never served from or stored in the cache; `writes.paths`
    * always bypass too. Default: the admin, login, cart and account paths of WordPress,
    * WooCommerce and Ghost.
