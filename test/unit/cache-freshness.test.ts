@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { decideStorage, keepsFailure } from '../../worker/cache/decide'
 import { fastHit } from '../../worker/cache/fast-hit'
 import {
   isStorable,
@@ -251,5 +252,38 @@ describe('heuristic freshness (RFC 9111 §4.2.2)', () => {
 
   it('never applies to a response that sets a cookie', () => {
     expect(verdict({ ...lastModified(10_000), 'set-cookie': 'a=1' }, 1)).toBe('not stored')
+  })
+})
+
+describe('keepsFailure and decideStorage for an origin 5xx', () => {
+  const failed = (status: number, headers: Record<string, string>, origin: unknown = 'tokyo') => ({
+    failed: 'all-failed',
+    origin,
+    response: { status, headers: new Headers(headers) },
+  })
+
+  it('keeps a 5xx the origin made cacheable, and a 501 (cacheable by default)', () => {
+    expect(keepsFailure(failed(503, { 'cache-control': 'max-age=60' }))).toBe(true)
+    expect(keepsFailure(failed(599, { 'cache-control': 'public' }))).toBe(true)
+    expect(keepsFailure(failed(501, {}))).toBe(true)
+  })
+
+  it('never keeps a 502/503/504 that says nothing, nor georoute own 503 page', () => {
+    expect(keepsFailure(failed(502, { 'last-modified': ago(86_400) }))).toBe(false)
+    expect(keepsFailure(failed(503, { 'cache-control': 'max-age=60' }, null))).toBe(false)
+  })
+
+  it('stores a failed answer only while it is fresh', () => {
+    const facts = (headers: Record<string, string>) => ({
+      request: view(),
+      readerCacheControl: null,
+      response: { status: 503, headers: new Headers(headers) },
+      defaultTtl: undefined,
+      origin: 'tokyo',
+      staleIfErrorSeconds: 86_400,
+      failed: true,
+    })
+    expect(decideStorage(facts({ 'cache-control': 'max-age=60' })).store).toBe(true)
+    expect(decideStorage(facts({ expires: '0' })).store).toBe(false)
   })
 })

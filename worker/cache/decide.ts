@@ -7,7 +7,9 @@
  */
 import type CachePolicy from 'http-cache-semantics'
 import {
+  HEURISTIC,
   type HeuristicRules,
+  hasExplicitFreshness,
   isStorable,
   judge,
   keepSeconds,
@@ -84,6 +86,23 @@ export function decideRevalidated(
   return fresh.matches ? { action: 'refresh', policy: fresh.policy } : { action: 'refetch' }
 }
 
+/**
+ * May the answer of a read where every origin failed (an origin's own 5xx) be stored, where
+ * nothing is stored yet? Only an origin's answer (never georoute's own 503 page) that makes
+ * itself cacheable: explicit freshness or `public` (RFC 9111 §3), or a status cacheable by
+ * default (501); `decideStorage` judges it as any other. A 502, 503 or 504 that says nothing
+ * is never kept, so the next reader gets a fresh try at the origins.
+ */
+export function keepsFailure(outcome: {
+  failed?: string
+  origin?: unknown
+  response: { status: number; headers: Headers }
+}): boolean {
+  if (outcome.failed !== 'all-failed' || !outcome.origin) return false
+  const { status, headers } = outcome.response
+  return HEURISTIC.has(status) || hasExplicitFreshness(headers)
+}
+
 /** What storing a full origin response needs to know. */
 export interface StorageFacts {
   /** The request with every field the origin saw: the response may name any in its `Vary`. */
@@ -95,6 +114,8 @@ export interface StorageFacts {
   defaultTtl: number | undefined
   /** `settings.cache` heuristic freshness for a response with only `Last-Modified`. */
   heuristic?: HeuristicRules
+  /** Every origin failed (`keepsFailure`): kept only while fresh, never as a stale stand-in. */
+  failed?: boolean
   /** Id of the origin that answered. */
   origin: string | null
   /** `settings.cache.staleIfErrorSeconds`: how long past freshness the copy may still serve. */
@@ -110,6 +131,7 @@ export function decideStorage(facts: StorageFacts): StorageDecision {
   const { request, readerCacheControl, defaultTtl, heuristic } = facts
   const policy = newPolicy(request, readerCacheControl, response, defaultTtl, heuristic)
   if (!isStorable(policy, response.headers)) return { store: false }
+  if (facts.failed && policy.stale()) return { store: false }
   const meta: Meta = { policy: policy.toObject(), origin: facts.origin }
   return { store: true, meta, keepFor: keepSeconds(meta.policy, facts.staleIfErrorSeconds) }
 }

@@ -41,6 +41,7 @@ export function storeResponse(
     response,
     defaultTtl: rules.defaultTtl(decodedPath(url.pathname), response.headers.get('content-type')),
     heuristic: rules.settings,
+    failed: !!outcome.failed,
     origin: outcome.origin?.id ?? null,
     staleIfErrorSeconds: rules.settings.staleIfErrorSeconds,
   })

@@ -21,7 +21,7 @@ export type Verdict = 'fresh' | 'stale-while-revalidate' | 'stale' | 'unusable'
 
 // Statuses a cache may keep without explicit freshness (RFC 9110 §15.1): the only ones our
 // default TTLs and heuristic freshness (RFC 9111 §4.2.2) apply to, unless `public` says so.
-const HEURISTIC = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501])
+export const HEURISTIC = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501])
 
 // Statuses whose semantics http-cache-semantics knows: any other final status is kept only
 // with explicit freshness or `public` (RFC 9111 §3), and `must-understand` (§5.2.2.3) lets
@@ -178,6 +178,18 @@ function responseMap(headers: Headers): HeaderMap {
   if (age === undefined) delete map.age
   else map.age = String(age)
   return map
+}
+
+/**
+ * True when a response gives its own freshness or makes itself shareable, by the directives
+ * this cache obeys: `max-age`, `s-maxage`, `public`, or (under Cache-Control) `Expires`.
+ */
+export function hasExplicitFreshness(headers: Headers): boolean {
+  const { directives: cc, source } = cacheDirectives((name) => headers.get(name))
+  if (cc['max-age'] !== undefined || cc['s-maxage'] !== undefined || cc.public !== undefined) {
+    return true
+  }
+  return source === 'cache-control' && headers.has('expires')
 }
 
 /** True when a response says nothing at all about caching (no caching field). */
