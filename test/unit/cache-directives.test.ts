@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   cacheDirectives,
+  normaliseVaried,
   parseAge,
   parseCacheControl,
   parseHttpDate,
@@ -150,5 +151,23 @@ describe('parseAge (RFC 9111 §5.1)', () => {
 
   it.each(['7200.0', '1.5', '-7200', 'abc'])('ignores "%s"', (value) => {
     expect(parseAge(value)).toBeUndefined()
+  })
+})
+
+describe('normaliseVaried: request fields as Vary matching compares them', () => {
+  it('trims list members and joins them alike', () => {
+    expect(normaliseVaried('foo', ' 1, 2 ')).toBe(normaliseVaried('foo', '1,2'))
+  })
+
+  it('ignores the case, spacing and order of equally weighted Accept-Language ranges', () => {
+    const stored = normaliseVaried('accept-language', 'en, de')
+    expect(normaliseVaried('accept-language', 'de, en')).toBe(stored)
+    expect(normaliseVaried('accept-language', 'eN, De')).toBe(stored)
+    expect(normaliseVaried('accept-language', ' en ,   de')).toBe(stored)
+  })
+
+  it('keeps Accept-Language weights apart', () => {
+    expect(normaliseVaried('accept-language', 'en;q=0.5, de')).toBe('de, en;q=0.5')
+    expect(normaliseVaried('accept-language', 'en, de;q=0.5')).not.toBe('de, en;q=0.5')
   })
 })

@@ -4,6 +4,7 @@ import { fastHit } from '../../worker/cache/fast-hit'
 import {
   isStorable,
   judge,
+  lookupRequest,
   newPolicy,
   policyRequest,
   readerHeaders,
@@ -285,5 +286,28 @@ describe('keepsFailure and decideStorage for an origin 5xx', () => {
     })
     expect(decideStorage(facts({ 'cache-control': 'max-age=60' })).store).toBe(true)
     expect(decideStorage(facts({ expires: '0' })).store).toBe(false)
+  })
+})
+
+describe('Vary: request fields normalised before matching', () => {
+  it('serves an Accept-Language variant to the same languages written differently', () => {
+    const request = { 'accept-language': 'en, de' }
+    at(0)
+    const { object } = stored(
+      { 'cache-control': 'max-age=600', vary: 'Accept-Language' },
+      { request },
+    )
+    at(60)
+    const other = (value: string) =>
+      judge(
+        object,
+        lookupRequest(KEY, 'blog.example', new Headers({ 'accept-language': value }), object),
+      ).verdict
+    expect([other('de, en'), other('eN, De'), other(' en ,   de')]).toEqual([
+      'fresh',
+      'fresh',
+      'fresh',
+    ])
+    expect(other('fr')).toBe('unusable')
   })
 })

@@ -311,3 +311,28 @@ export function parseAge(value: string | null | undefined): number | undefined {
   const m = /^\s*(\d+)(?![\d.])/.exec(value)
   return m ? Number(m[1]) : undefined
 }
+
+/**
+ * A request field's value as Vary matching compares it (RFC 9111 §4.1 lets a cache normalise
+ * whitespace and order it knows not to matter): list members trimmed and joined with `, `;
+ * `Accept-Language` members also lowercased (language tags are case-insensitive) and ordered
+ * by weight, then tag (the order of equally weighted ranges carries no preference).
+ */
+export function normaliseVaried(name: string, value: string): string {
+  const members = value
+    .split(',')
+    .map((member) => member.trim())
+    .filter((member) => member !== '')
+  if (name !== 'accept-language') return members.join(', ')
+  const ranges = members.map((member) => {
+    const [tag = '', ...params] = member
+      .toLowerCase()
+      .split(';')
+      .map((part) => part.trim())
+    const q = params.find((param) => param.startsWith('q='))
+    const weight = q === undefined ? 1 : Number(q.slice(2))
+    return { tag, weight: Number.isFinite(weight) ? weight : 0 }
+  })
+  ranges.sort((a, b) => b.weight - a.weight || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+  return ranges.map(({ tag, weight }) => (weight === 1 ? tag : `${tag};q=${weight}`)).join(', ')
+}

@@ -3,7 +3,13 @@
  * RFC 5861's stale-while-revalidate and stale-if-error). Pure: no I/O, the clock is `Date.now`.
  */
 import CachePolicy from 'http-cache-semantics'
-import { cacheDirectives, type Directives, parseAge, parseHttpDate } from './directives'
+import {
+  cacheDirectives,
+  type Directives,
+  normaliseVaried,
+  parseAge,
+  parseHttpDate,
+} from './directives'
 import { isUnkeyed } from './key'
 
 export type PolicyObject = CachePolicy.CachePolicyObject
@@ -143,7 +149,9 @@ export function lookupRequest(
   if (headers.has('authorization')) map.authorization = 'present'
   for (const name of varyNames(stored.resh.vary)) {
     const value = headers.get(name)
-    if (value !== null && name !== 'accept-encoding' && !isUnkeyed(name)) map[name] = value
+    if (value !== null && name !== 'accept-encoding' && !isUnkeyed(name)) {
+      map[name] = normaliseVaried(name, value)
+    }
   }
   return { url: key, method: 'GET', headers: map }
 }
@@ -160,7 +168,7 @@ function storedRequest(
   if (readerCacheControl) headers['cache-control'] = readerCacheControl
   for (const name of varyNames(vary)) {
     const value = request.headers[name]
-    if (value !== undefined) headers[name] = value
+    if (value !== undefined) headers[name] = normaliseVaried(name, value)
   }
   return { ...request, headers }
 }
