@@ -74,8 +74,9 @@ export const CacheSettingsSchema = v.strictObject({
   /** `false` turns the edge cache off: every request goes to an origin. Default: true. */
   enabled: v.optional(v.boolean('must be true or false'), true),
   /**
-   * Freshness for responses that carry no caching headers at all (no Cache-Control, Expires or
-   * Pragma), by path: the first matching rule wins; no match, not cached. Applied only to
+   * Freshness for responses that carry no caching headers at all (no Cache-Control, targeted
+   * CDN-Cache-Control, Expires or Pragma), by path: the first matching rule wins; no match,
+   * heuristic freshness from Last-Modified (`heuristicFraction`), else not cached. Applied only to
    * statuses that RFC 9111 lets a cache keep heuristically (200, 301, 404, ...). Default: static
    * assets (`ASSET_PATHS`) 1 day; HTML pages and RSS/Atom feeds 60 seconds; nothing else.
    */
