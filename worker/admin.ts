@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { purge } from './cache'
 import type { AppEnv } from './env'
 import { runHealthChecks } from './health/scheduled'
-import { updateOverrides } from './overrides'
+import { setDrain } from './overrides'
 
 const encoder = new TextEncoder()
 
@@ -59,10 +59,7 @@ export async function setDrained(c: Context<AppEnv>, drained: boolean): Promise<
   if (!config.origins.some((o) => o.id === id)) {
     return c.json({ error: `no origin has id ${JSON.stringify(id)}` }, 404)
   }
-  const overrides = await updateOverrides(c.env.HEALTH, (current) => {
-    const others = current.drained.filter((d) => d !== id)
-    return { ...current, drained: drained ? [...others, id!] : others }
-  })
+  const overrides = await setDrain(c.env.HEALTH, id!, drained, config.origins)
   return c.json({ id, drained, drainedOrigins: overrides.drained })
 }
 

@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { probeNow, purgeCache, requireAdmin, setDrained } from './admin'
+import { isAdmin, probeNow, purgeCache, requireAdmin, setDrained } from './admin'
 import type { Config } from './config'
 import { loadConfig } from './config-loader'
 import type { AppEnv, Env } from './env'
@@ -10,30 +10,47 @@ import { statusAccess, statusJson, statusPage } from './status'
 const app = new Hono<AppEnv>()
 
 /**
+ * The configuration for a request, or every problem that makes it invalid (each logged as one
+ * JSON line, per request, so the operator's log names them).
+ */
+export function checkedConfig(env: Env, host: string): { config: Config } | { errors: string[] } {
+  const result = loadConfig(env)
+  let errors: string[]
+  if (!result.ok) errors = result.errors
+  else if (result.config.originHosts.has(host)) {
+    errors = [`an origin's url points at this Worker's own host (${host}): requests would loop`]
+  } else return { config: result.config }
+  console.error(JSON.stringify({ message: 'georoute: invalid configuration', errors }))
+  return { errors }
+}
+
+// Readers must not learn origin URLs or the ORIGINS value from an error: the log has them.
+const MISCONFIGURED = "georoute is misconfigured; the operator's log names the problem."
+const misconfigured = () => errorPage(500, 'georoute is misconfigured', MISCONFIGURED)
+
+/**
  * The configuration for a request, or the 5xx page that replaces every answer while it is
- * invalid: a clear page naming every problem, and a log line, never a stack trace.
+ * invalid: a generic page (the problems go to the log), never a stack trace.
  */
 export function configFor(env: Env, host: string): Config | Response {
-  const result = loadConfig(env)
-  if (!result.ok) {
-    console.error(
-      JSON.stringify({ message: 'georoute: invalid configuration', errors: result.errors }),
-    )
-    return errorPage(500, 'georoute: invalid configuration', result.errors.join('\n'))
-  }
-  if (result.config.originHosts.has(host)) {
-    const message = `an origin's url points at this Worker's own host (${host}): requests would loop`
-    console.error(JSON.stringify({ message: `georoute: invalid configuration: ${message}` }))
-    return errorPage(500, 'georoute: invalid configuration', message)
-  }
-  return result.config
+  const checked = checkedConfig(env, host)
+  return 'config' in checked ? checked.config : misconfigured()
 }
 
 app.use('*', async (c, next) => {
   const publicUrl = new URL(c.req.url)
-  const config = configFor(c.env, publicUrl.host)
-  if (config instanceof Response) return config
-  c.set('config', config)
+  const checked = checkedConfig(c.env, publicUrl.host)
+  if ('errors' in checked) {
+    if (c.req.path !== '/__georoute/status') return misconfigured()
+    // The status JSON says so to everyone, and lists the problems for the admin token only.
+    const admin = await isAdmin(c)
+    c.header('cache-control', 'no-store')
+    return c.json(
+      { configuration: 'invalid', error: MISCONFIGURED, ...(admin && { errors: checked.errors }) },
+      500,
+    )
+  }
+  c.set('config', checked.config)
   c.set('publicUrl', publicUrl)
   await next()
 })

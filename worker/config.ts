@@ -120,10 +120,35 @@ const RoutingSchema = v.strictObject({
   hedgeMinDelayMs: v.optional(integer(10, 60_000, 'hedgeMinDelayMs'), 150),
   /** Longest hedge delay derived from latency, and the delay while none is known. Default: 1000. */
   hedgeMaxDelayMs: v.optional(integer(10, 60_000, 'hedgeMaxDelayMs'), 1_000),
-  /** First passive ejection after a failed attempt; doubles on repeats. Default: 5000. */
+  /** First passive ejection of an origin; doubles on repeats up to the maximum. Default: 5000. */
   ejectionBaseMs: v.optional(integer(100, 3_600_000, 'ejectionBaseMs'), 5_000),
-  /** Longest passive ejection, however often an origin fails. Default: 300000 (5 minutes). */
+  /**
+   * Longest passive ejection; after this long without one the doubling starts over.
+   * Default: 300000 (5 minutes).
+   */
   ejectionMaxMs: v.optional(integer(100, 3_600_000, 'ejectionMaxMs'), 300_000),
+  /**
+   * Requests in a row whose attempt at an origin failed (a 5xx or timeout while another origin
+   * answered the same request well, or a hedge lost by far) before that origin is ejected. A
+   * refused connection ejects at once. Default 3: each counted failure is already confirmed by
+   * another origin's answer, so it is stronger evidence than each of Envoy's 5 consecutive
+   * 5xx; one or two requests never eject, and under load three come within milliseconds.
+   */
+  ejectionFailures: v.optional(integer(1, 100, 'ejectionFailures'), 3),
+  /**
+   * Largest share of the origins ejected at once, rounded down but at least one when there
+   * are two or more; a lone origin is never ejected. Default 0.5, Envoy's panic threshold:
+   * when passive health would take out more than half, the signal is more likely wrong than
+   * the origins, and readers must keep somewhere to go. 3 origins: 1; 4: 2.
+   */
+  ejectionMaxShare: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(0, 'must be between 0 and 1'),
+      v.maxValue(1, 'must be between 0 and 1'),
+    ),
+    0.5,
+  ),
 })
 
 const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))

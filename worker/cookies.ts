@@ -1,25 +1,41 @@
 /**
  * Signed cookies that steer one reader: the read-your-writes pin (to the primary, for a short
  * window after a write) and optional session affinity (to the origin that first served them).
- * Signed with HMAC-SHA256 so a reader cannot forge or extend them.
+ * Signed with HMAC-SHA256, under a key derived from the secret, so a reader cannot forge or
+ * extend them, nor learn anything about the secret from them.
  */
 
 export const PIN_COOKIE = '__georoute_pin'
 export const AFFINITY_COOKIE = '__georoute_aff'
 
 const encoder = new TextEncoder()
-const keys = new Map<string, Promise<CryptoKey>>()
 
-function hmacKey(secret: string): Promise<CryptoKey> {
+/**
+ * HKDF's `info`: the signing key is derived for this one purpose, never the secret itself, so
+ * a cookie is no oracle for the secret it came from (the admin token, when no COOKIE_SECRET).
+ */
+const SIGNING_LABEL = encoder.encode('georoute cookie signing v1')
+
+// One derived key per secret value per isolate; a handful at most (a secret rotated in place).
+const keys = new Map<string, Promise<CryptoKey>>()
+const MAX_KEYS = 8
+
+/** The HMAC-SHA256 key derived from `secret` with HKDF-SHA256 (empty salt, RFC 5869). */
+function signingKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret)
   if (!key) {
-    key = crypto.subtle.importKey(
-      'raw',
-      encoder.encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    )
+    key = crypto.subtle
+      .importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey'])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: SIGNING_LABEL },
+          base,
+          { name: 'HMAC', hash: 'SHA-256', length: 256 },
+          false,
+          ['sign', 'verify'],
+        ),
+      )
+    if (keys.size >= MAX_KEYS) keys.clear()
     keys.set(secret, key)
   }
   return key
@@ -33,7 +49,13 @@ function base64url(bytes: ArrayBuffer): string {
 
 function fromBase64url(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return undefined
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  let binary: string
+  try {
+    binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+  } catch {
+    // A length no base64 text has (`1.A`): malformed, so ignored like a forged one.
+    return undefined
+  }
   return Uint8Array.from(binary, (c) => c.charCodeAt(0))
 }
 
@@ -41,7 +63,7 @@ function fromBase64url(text: string): Uint8Array | undefined {
 export async function sign(secret: string, purpose: string, value: string): Promise<string> {
   const mac = await crypto.subtle.sign(
     'HMAC',
-    await hmacKey(secret),
+    await signingKey(secret),
     encoder.encode(`${purpose}:${value}`),
   )
   return `${value}.${base64url(mac)}`
@@ -61,7 +83,7 @@ export async function verify(
   if (!mac) return undefined
   const ok = await crypto.subtle.verify(
     'HMAC',
-    await hmacKey(secret),
+    await signingKey(secret),
     mac,
     encoder.encode(`${purpose}:${value}`),
   )
@@ -135,8 +157,9 @@ export async function affinityCookie(
 let isolateSecret: string | undefined
 
 /**
- * The signing secret: `COOKIE_SECRET`, else the admin token. With neither, a random secret per
- * isolate: pins and affinity then hold only within one isolate (logged once).
+ * The secret the signing key is derived from: `COOKIE_SECRET`, else the admin token. With
+ * neither, a random secret per isolate: pins and affinity then hold only within one isolate
+ * (logged once).
  */
 export function cookieSecret(env: { COOKIE_SECRET?: string; ADMIN_TOKEN?: string }): string {
   const configured = env.COOKIE_SECRET || env.ADMIN_TOKEN

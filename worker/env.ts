@@ -14,7 +14,7 @@ export interface Env {
   ADMIN_TOKEN?: string
   /** Secret webhook URL (Slack, Discord `/slack`, any JSON endpoint): a POST on each health change. */
   HEALTH_WEBHOOK_URL?: string
-  /** Secret that signs reader cookies (read-your-writes pin, affinity); falls back to ADMIN_TOKEN. */
+  /** Secret the reader cookies' signing key is derived from (HKDF); falls back to ADMIN_TOKEN. */
   COOKIE_SECRET?: string
   /** Optional Workers Analytics Engine dataset: one data point per request. */
   ANALYTICS?: AnalyticsEngineDataset

@@ -1,26 +1,48 @@
 /**
- * Operator overrides kept in KV: drained origins and the cache purge generation. One small key,
- * separate from the probes' snapshot so an admin action and a cron run never overwrite each
- * other. Read through a per-isolate memo: most requests cost no KV read.
+ * Operator overrides kept in KV: drained origins and the cache purge generation, apart from the
+ * probes' snapshot so an admin action and a cron run never overwrite each other.
+ *
+ * KV has no compare-and-swap and is eventually consistent, so no two kinds of admin call share a
+ * key: a drain or undrain writes only `georoute:drain:<id>`, a purge-all only the generation in
+ * `georoute:overrides`. Concurrent calls then never undo each other. `georoute:overrides` is the
+ * one record earlier versions kept for everything: its `drained` list is still honoured for an
+ * origin that has no drain key of its own, and is never rewritten with new drains.
+ *
+ * Read through a per-isolate memo: most requests cost no KV read; a refresh is one bulk read.
  */
 export const OVERRIDES_KEY = 'georoute:overrides'
+
+/** Prefix of the per-origin drain keys. */
+export const DRAIN_KEY_PREFIX = 'georoute:drain:'
+
+/** The KV key holding whether origin `id` is drained. */
+export const drainKey = (id: string) => `${DRAIN_KEY_PREFIX}${id}`
 
 /** How long an isolate trusts its copy before reading KV again. */
 export const OVERRIDES_TTL_MS = 10_000
 
+// A bulk read takes at most 100 keys.
+const BULK_READ_KEYS = 100
+
 export interface Overrides {
-  /** Ids of origins taken out of rotation. */
+  /** Ids of configured origins taken out of rotation. */
   drained: string[]
-  /** Part of every cache key: bumping it turns the whole cache over (purge all). */
+  /** Part of every cache key: changing it turns the whole cache over (purge all). */
   purgeGeneration: number
+  updatedAt: string | null
+}
+
+/** What `georoute:drain:<id>` holds. */
+interface DrainRecord {
+  drained: boolean
   updatedAt: string | null
 }
 
 export const NO_OVERRIDES: Overrides = { drained: [], purgeGeneration: 0, updatedAt: null }
 
-let memo: { value: Overrides; fetchedAt: number } | undefined
+let memo: { value: Overrides; fetchedAt: number; ids: readonly string[] } | undefined
 
-/** Parses a stored value; anything malformed counts as no overrides (logged by the caller). */
+/** Parses `georoute:overrides`; anything malformed counts as no overrides (logged by the caller). */
 export function parseOverrides(raw: unknown): Overrides | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined
   const value = raw as Partial<Overrides>
@@ -38,46 +60,170 @@ export function parseOverrides(raw: unknown): Overrides | undefined {
   }
 }
 
-/** The memo's overrides while fresh, without a promise: the hit path's common case. */
-export function memoizedOverrides(now: number): Overrides | undefined {
-  return memo && now - memo.fetchedAt < OVERRIDES_TTL_MS ? memo.value : undefined
+function parseDrain(raw: unknown): DrainRecord | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined
+  const value = raw as Partial<DrainRecord>
+  if (typeof value.drained !== 'boolean') return undefined
+  return {
+    drained: value.drained,
+    updatedAt: typeof value.updatedAt === 'string' ? value.updatedAt : null,
+  }
 }
 
-/** The overrides in force, from the memo when fresh; a failing or corrupt KV never throws. */
-export async function readOverrides(kv: KVNamespace, now = Date.now()): Promise<Overrides> {
-  const fresh = memoizedOverrides(now)
-  if (fresh) return fresh
+/** The value of JSON text; `null` for a missing key, `undefined` when it is not JSON. */
+function json(text: string | null | undefined): unknown {
+  if (text === null || text === undefined) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The overrides in force for the origins `ids`: a drain key wins over the old record's list;
+ * `updatedAt` is the latest change of either.
+ */
+export function combineOverrides(
+  record: Overrides | undefined,
+  drains: ReadonlyMap<string, DrainRecord | undefined>,
+  ids: readonly string[],
+): Overrides {
+  const listed = new Set(record?.drained ?? [])
+  let updatedAt = record?.updatedAt ?? null
+  for (const drain of drains.values()) {
+    if (drain?.updatedAt && (!updatedAt || drain.updatedAt > updatedAt)) updatedAt = drain.updatedAt
+  }
+  return {
+    drained: ids.filter((id) => drains.get(id)?.drained ?? listed.has(id)),
+    purgeGeneration: record?.purgeGeneration ?? 0,
+    updatedAt,
+  }
+}
+
+/** Reads every override key of `ids` from KV, in bulk reads of at most 100 keys. */
+async function readFromKv(kv: KVNamespace, ids: readonly string[]): Promise<Overrides> {
+  const keys = [OVERRIDES_KEY, ...ids.map(drainKey)]
+  const texts = new Map<string, string | null>()
+  for (let i = 0; i < keys.length; i += BULK_READ_KEYS) {
+    // Text, parsed here: one corrupt value must not hide the others.
+    for (const [key, text] of await kv.get(keys.slice(i, i + BULK_READ_KEYS), 'text')) {
+      texts.set(key, text)
+    }
+  }
+  const raw = json(texts.get(OVERRIDES_KEY))
+  const record = raw === null ? undefined : parseOverrides(raw)
+  let corrupt = raw !== null && !record
+  const drains = new Map<string, DrainRecord | undefined>()
+  for (const id of ids) {
+    const value = json(texts.get(drainKey(id)))
+    if (value === null) continue
+    const drain = parseDrain(value)
+    if (!drain) corrupt = true
+    drains.set(id, drain)
+  }
+  if (corrupt)
+    console.error(JSON.stringify({ message: 'georoute: corrupt overrides in KV, ignored' }))
+  return combineOverrides(record, drains, ids)
+}
+
+/** The origins whose drain keys are read: a configuration's origin list, or just their ids. */
+export type OriginList = readonly { id: string }[]
+
+const idLists = new WeakMap<OriginList, readonly string[]>()
+
+/** The ids of a list of origins, worked out once per list (a configuration's list is kept). */
+function idsOf(origins: OriginList): readonly string[] {
+  let ids = idLists.get(origins)
+  if (!ids) {
+    ids = origins.map((o) => o.id)
+    idLists.set(origins, ids)
+  }
+  return ids
+}
+
+const sameIds = (a: readonly string[], b: readonly string[]) =>
+  a === b || (a.length === b.length && a.every((id, i) => id === b[i]))
+
+/**
+ * The memo's overrides while fresh, without a promise: the hit path's common case. With `origins`,
+ * only a memo read for those origins counts.
+ */
+export function memoizedOverrides(now: number, origins?: OriginList): Overrides | undefined {
+  if (!memo || now - memo.fetchedAt >= OVERRIDES_TTL_MS) return undefined
+  return origins && !sameIds(idsOf(origins), memo.ids) ? undefined : memo.value
+}
+
+/**
+ * The overrides in force, from the memo when fresh; a failing or corrupt KV never throws.
+ * `origins` are the configured origins whose drain keys to read; left out (callers that need
+ * only the purge generation), those of the previous read.
+ */
+export async function readOverrides(
+  kv: KVNamespace,
+  now = Date.now(),
+  origins?: OriginList,
+): Promise<Overrides> {
+  const ids = origins ? idsOf(origins) : (memo?.ids ?? [])
+  if (memo && now - memo.fetchedAt < OVERRIDES_TTL_MS && sameIds(ids, memo.ids)) return memo.value
   let value = memo?.value ?? NO_OVERRIDES
   try {
-    const raw = await kv.get(OVERRIDES_KEY, 'json')
-    if (raw === null) value = NO_OVERRIDES
-    else {
-      const parsed = parseOverrides(raw)
-      if (parsed) value = parsed
-      else console.error(JSON.stringify({ message: 'georoute: corrupt overrides in KV, ignored' }))
-    }
+    value = await readFromKv(kv, ids)
   } catch (error) {
     console.error(
       JSON.stringify({ message: 'georoute: reading overrides failed', error: String(error) }),
     )
   }
-  memo = { value, fetchedAt: now }
+  memo = { value, fetchedAt: now, ids }
   return value
 }
 
-/** Applies `change` to the stored overrides and writes them back (admin actions only). */
-export async function updateOverrides(
+/** Applies `change` to this isolate's memo, so it sees its own admin call at once. */
+function remember(change: (current: Overrides) => Overrides, now: number): void {
+  memo = { value: change(memo?.value ?? NO_OVERRIDES), fetchedAt: now, ids: memo?.ids ?? [] }
+}
+
+/**
+ * Drains or undrains one origin: one KV write, to that origin's key only. Answers the drained
+ * origins as this isolate now knows them (others see the change within OVERRIDES_TTL_MS, once KV
+ * has propagated it).
+ */
+export async function setDrain(
   kv: KVNamespace,
-  change: (current: Overrides) => Overrides,
+  id: string,
+  drained: boolean,
+  origins: OriginList,
   now = Date.now(),
 ): Promise<Overrides> {
+  const ids = idsOf(origins)
+  const updatedAt = new Date(now).toISOString()
+  const record: DrainRecord = { drained, updatedAt }
+  await kv.put(drainKey(id), JSON.stringify(record))
+  const current = await readFromKv(kv, ids).catch(() => memo?.value ?? NO_OVERRIDES)
+  // KV may not show our own write yet: apply it over what was read.
+  const others = current.drained.filter((d) => d !== id)
+  const next = { ...current, drained: drained ? [...others, id] : others, updatedAt }
+  memo = { value: next, fetchedAt: now, ids }
+  return next
+}
+
+/**
+ * Purge all: one KV write to `georoute:overrides`, the generation moved to the time of the call
+ * (or one past the stored one, if larger). Two purges that read the same stale value still each
+ * end with a generation no earlier purge used, so neither is lost.
+ */
+export async function bumpPurgeGeneration(kv: KVNamespace, now = Date.now()): Promise<number> {
   const raw = await kv.get(OVERRIDES_KEY, 'json').catch(() => null)
   const current = parseOverrides(raw) ?? NO_OVERRIDES
-  const next = { ...change(current), updatedAt: new Date(now).toISOString() }
-  await kv.put(OVERRIDES_KEY, JSON.stringify(next))
-  // This isolate sees its own change at once; others within OVERRIDES_TTL_MS.
-  memo = { value: next, fetchedAt: now }
-  return next
+  const generation = Math.max(current.purgeGeneration + 1, now)
+  const updatedAt = new Date(now).toISOString()
+  // The old `drained` list is kept as read: only earlier versions wrote it.
+  await kv.put(
+    OVERRIDES_KEY,
+    JSON.stringify({ ...current, purgeGeneration: generation, updatedAt }),
+  )
+  remember((value) => ({ ...value, purgeGeneration: generation, updatedAt }), now)
+  return generation
 }
 
 /** Forgets the memo (tests). */

@@ -1,25 +1,34 @@
 import {
   type FetchOrigin,
   hitResponse,
+  type Opened,
   openCache,
   type Pending,
   type Reader,
   type Served,
   throughCache,
 } from './cache'
+import { cacheRules } from './cache/rules'
 import type { Config } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
-import { passiveHealth } from './health/passive'
+import { RequestJudge } from './health/judge'
+import { passiveHealth, passiveThresholds } from './health/passive'
 import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
-import { readOverrides } from './overrides'
+import { memoizedOverrides, readOverrides } from './overrides'
 import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { isRefusedMethod } from './proxy/methods'
 import { rankOrigins } from './routing'
-import { preferFirst, readerSteering, setSteeringCookies } from './steering'
+import {
+  preferFirst,
+  readerSteering,
+  type Steering,
+  setSteeringCookies,
+  steeringBeforeCache,
+} from './steering'
 import { isUnsafe, isWrite } from './writes'
 
 /** Longest request URL accepted; longer ones get 414 rather than a failed subrequest. */
@@ -49,7 +58,18 @@ export async function serve(request: Request, context: RequestContext): Promise<
     if (refusal) return finish(request, reader, context, started, { response: refusal, cacheMs: 0 })
     const { env, ctx, config, publicUrl, path, origin } = context
     const cacheContext = { env, ctx, settings: config.settings, publicUrl, path, origin }
-    const opened = await openCache(reader, cacheContext, started)
+    // Only a verified pin bypasses the cache: a forged or malformed one counts for nothing.
+    const write = isWrite(reader.method, publicUrl.pathname, config.settings.writes)
+    const early = steeringBeforeCache(request, reader.headers, env, config, write, started)
+    const pin = early instanceof Promise ? await early : early
+    // The overrides with this configuration's drain keys, read before the cache step needs the
+    // purge generation: one KV read per memo period, not one there and one for routing.
+    if (!memoizedOverrides(started, config.origins)) {
+      await readOverrides(env.HEALTH, started, config.origins)
+    }
+    const opened: Opened = pin?.pinned
+      ? { pending: { rules: cacheRules(config.settings) } }
+      : await openCache(reader, cacheContext, started)
     if (opened.hit) {
       // A fresh hit: the reader's Response is built once, trace headers included.
       const { hit } = opened
@@ -59,7 +79,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
       record(request, reader, context, { ...served, response }, totalMs)
       return response
     }
-    const served = await route(request, context, started, opened.pending)
+    const served = await route(request, context, started, opened.pending, pin)
     return finish(request, reader, context, started, served)
   } catch (error) {
     return unhandled(error, request.method)
@@ -184,11 +204,12 @@ async function route(
   { env, ctx, config, publicUrl }: RequestContext,
   started: number,
   pending: Pending,
+  verified: Steering | undefined,
 ): Promise<Served> {
   const { routing, writes } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
-  // Costs nothing for readers without our cookies (the cache bypasses pinned readers itself).
-  const read = readerSteering(request, env, config, write, started)
+  // Costs nothing for readers without our cookies; a pin was verified before the cache.
+  const read = verified ?? readerSteering(request, env, config, write, started)
   const steering = read instanceof Promise ? await read : read
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
@@ -197,7 +218,7 @@ async function route(
     const reader = locateReader(request.cf as CfLocation | undefined, override)
     // Both memoized per isolate: most requests read no KV at all.
     const [overrides, snapshot] = await Promise.all([
-      readOverrides(env.HEALTH, now),
+      readOverrides(env.HEALTH, now, config.origins),
       readSnapshot(env.HEALTH, now, config.settings.health.memoTtlMs),
     ])
     const probed = healthFromSnapshot(snapshot, now, config.settings.health)
@@ -216,17 +237,17 @@ async function route(
             rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
             steering.prefer,
           )
-    return proxyRequest(upstream, ranked, {
+    // Passive health judges the request's attempts together: one URL's own failure blames no one.
+    const judge = new RequestJudge(passiveHealth, config.origins.length, passiveThresholds(routing))
+    const outcome = await proxyRequest(upstream, ranked, {
       edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url },
       originHosts: config.originHosts,
       routing,
-      onAttempt: (origin, attempt) =>
-        passiveHealth.record(origin.id, attempt, Date.now(), {
-          baseEjectionMs: routing.ejectionBaseMs,
-          maxEjectionMs: routing.ejectionMaxMs,
-        }),
+      onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
       hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
     })
+    judge.settle(Date.now())
+    return outcome
   }
   const served = await throughCache(
     request,

@@ -40,6 +40,23 @@ export function readerSteering(
   return verifiedSteering(cookies, env, config, now)
 }
 
+/**
+ * The steering to settle before the cache, for a reader carrying a pin cookie: a valid pin
+ * bypasses the cache, a forged or malformed one is ignored and the reader is served like anyone.
+ * `undefined` (nothing to verify) for every other reader: the hit path does no crypto.
+ */
+export function steeringBeforeCache(
+  request: Request,
+  headers: Headers,
+  env: Env,
+  config: Config,
+  write: boolean,
+  now: number,
+): Steering | Promise<Steering> | undefined {
+  if (!headers.get('cookie')?.includes(PIN_COOKIE)) return undefined
+  return readerSteering(request, env, config, write, now)
+}
+
 async function verifiedSteering(
   cookies: string,
   env: Env,

@@ -95,7 +95,8 @@ export async function benchRouting({ quick = false } = {}) {
     const { origins, settings } = result.config
     const passive = new PassiveHealth()
     // A realistic view: one origin ejected by this isolate.
-    passive.record(origins[1].id, { failure: 'connect error', ms: 1 }, Date.now())
+    const refused = { kind: 'failure', reason: 'connect error', conclusive: true }
+    passive.record(origins[1].id, refused, Date.now(), origins.length)
     const emptyProbes = new Map()
     let turn = 0
     let sink = 0

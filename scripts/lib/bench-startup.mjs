@@ -22,15 +22,23 @@ export const WORKERD = {
 }
 
 // Counts KV calls; GET of any key answers 404 (no value), so the Worker sees an empty namespace.
+// A bulk read (POST .../bulk/get, every key missing) is one call, and counts as one read here
+// (KV bills it per key).
 const KV_COUNTER = `
 let reads = 0
 let writes = 0
 export default {
-  fetch(request) {
-    if (new URL(request.url).pathname === '/__count') {
+  async fetch(request) {
+    const path = new URL(request.url).pathname
+    if (path === '/__count') {
       return Response.json({ reads, writes })
     }
     if (request.method === 'GET') { reads++; return new Response(null, { status: 404 }) }
+    if (request.method === 'POST' && path.endsWith('/bulk/get')) {
+      reads++
+      const { keys } = await request.json()
+      return Response.json(Object.fromEntries(keys.map((key) => [key, null])))
+    }
     writes++
     return new Response(null, { status: 200 })
   },

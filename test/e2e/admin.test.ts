@@ -90,6 +90,39 @@ describe('drain', () => {
   })
 })
 
+describe('concurrent admin calls', () => {
+  const post = (path: string, body?: unknown) =>
+    georoute.fetch(`/__georoute${path}`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+
+  it('keep every change when two drains and a purge all arrive at once', async () => {
+    const kv = await georoute.mf.getKVNamespace('HEALTH')
+    const generation = async () =>
+      ((await kv.get('georoute:overrides', 'json')) as { purgeGeneration?: number } | null)
+        ?.purgeGeneration ?? 0
+    const before = await generation()
+    try {
+      const answers = await Promise.all([
+        post('/origins/frankfurt/drain'),
+        post('/origins/virginia/drain'),
+        post('/purge', { all: true }),
+      ])
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200])
+      // What every other isolate reads once KV has the writes (docs/STORAGE.md).
+      expect(await kv.get('georoute:drain:frankfurt', 'json')).toMatchObject({ drained: true })
+      expect(await kv.get('georoute:drain:virginia', 'json')).toMatchObject({ drained: true })
+      expect(await generation()).toBeGreaterThan(before)
+    } finally {
+      await post('/origins/frankfurt/undrain')
+      await post('/origins/virginia/undrain')
+    }
+    expect((await originIn('frankfurt')).drained).toBe(false)
+  })
+})
+
 describe('probe now', () => {
   it('marks an origin down on a failed probe, moves its readers away, and back on success', async () => {
     byId('tokyo').setMode('error503')

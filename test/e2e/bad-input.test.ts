@@ -133,33 +133,43 @@ describe('unusual methods', () => {
 })
 
 describe('an invalid configuration', () => {
+  const ADMIN = { authorization: 'Bearer admin-token' }
+
   async function withOrigins(origins: unknown[]) {
-    const broken = await startGeoroute({ origins })
+    const broken = await startGeoroute({ origins, bindings: { ADMIN_TOKEN: 'admin-token' } })
     try {
       const response = await broken.fetch('/', { cf: PARIS })
-      return { status: response.status, body: await response.text() }
+      const status = await broken.fetch('/__georoute/status', { headers: ADMIN })
+      return {
+        status: response.status,
+        body: await response.text(),
+        problems: ((await status.json()) as { errors?: string[] }).errors ?? [],
+      }
     } finally {
       await broken.dispose()
     }
   }
 
-  it('answers 500 with a body naming the origin and field, and no stack trace', async () => {
+  it('answers readers 500 with a page that names no origin, URL or value, and no stack trace', async () => {
     const { status, body } = await withOrigins([
       { id: 'frankfurt', url: byId('frankfurt').url, lat: 100, lon: 8.68 },
     ])
     expect(status).toBe(500)
-    expect(body).toContain('origins[0].lat: must be between -90 and 90')
+    expect(body).toContain('misconfigured')
+    expect(body).not.toContain(byId('frankfurt').url)
+    expect(body).not.toContain('origins[0]')
     expect(body).not.toMatch(/\bat \S+ \(|Error:|\.(ts|js):\d+/)
     expect(everything()).toEqual([])
   })
 
-  it('names every problem of the list', async () => {
-    const { body } = await withOrigins([
+  it('names every problem of the list in the status JSON for the admin token', async () => {
+    const { problems } = await withOrigins([
       { id: 'Frankfurt', url: 'ftp://fra.example', lat: 50, lon: 8 },
       { id: 'virginia', url: byId('virginia').url, lat: 38, lon: -777 },
     ])
-    expect(body).toContain('origins[0].id: must be a lowercase slug')
-    expect(body).toContain('origins[0].url: must use http or https')
-    expect(body).toContain('origins[1].lon: must be between -180 and 180')
+    const listed = problems.join('\n')
+    expect(listed).toContain('origins[0].id: must be a lowercase slug')
+    expect(listed).toContain('origins[0].url: must use http or https')
+    expect(listed).toContain('origins[1].lon: must be between -180 and 180')
   })
 })

@@ -74,6 +74,29 @@ describe('the edge cache in front of real origins', () => {
     expect(asked('/').at(-1)?.headers['if-none-match']).toMatch(/^"/)
   })
 
+  it('answers byte ranges from the full page it stores (206, 416), asking the origin once', async () => {
+    const path = '/posts/ranged'
+    const ranged = (range: string) => georoute.fetch(path, { geo: PARIS, headers: { range } })
+    const first = await ranged('bytes=0-9')
+    expect([first.status, first.headers.get('x-georoute-cache')]).toEqual([206, 'MISS'])
+    const head = await first.text()
+    expect(asked(path)[0]?.headers.range).toBeUndefined()
+    const whole = await read(georoute, path)
+    expect(whole.cache).toBe('HIT')
+    expect(head).toBe(whole.body.slice(0, 10))
+    const length = Buffer.byteLength(whole.body)
+    const tail = await ranged('bytes=-6')
+    expect([tail.status, tail.headers.get('content-range')]).toEqual([
+      206,
+      `bytes ${length - 6}-${length - 1}/${length}`,
+    ])
+    expect(await tail.text()).toBe(whole.body.slice(-6))
+    const past = await ranged(`bytes=${length}-`)
+    expect([past.status, past.headers.get('content-range')]).toEqual([416, `bytes */${length}`])
+    await past.arrayBuffer()
+    expect(asked(path)).toHaveLength(1)
+  })
+
   it.each<Mode>(['reset', 'error503'])(
     'serves the stale page when every origin is down (%s)',
     async (mode) => {

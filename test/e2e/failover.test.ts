@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import type { Mode } from '../../scripts/lib/origin-server.mjs'
 import { type Georoute, startGeoroute } from './harness'
@@ -6,13 +7,17 @@ import { useDemoOrigins } from './origins'
 const PARIS = '48.86,2.35'
 const { servers, byId, originsList } = useDemoOrigins()
 
+const NEW_YORK = '40.71,-74.01'
+const TOKYO = '35.68,139.69'
+
 async function withGeoroute(
   settings: Record<string, unknown>,
   body: (g: Georoute) => Promise<void>,
+  origins: unknown[] = originsList(),
 ) {
   // Every read must reach an origin here: the edge cache is off (test/e2e/cache.test.ts has it).
   const georoute = await startGeoroute({
-    origins: originsList(),
+    origins,
     settings: { cache: { enabled: false }, ...settings },
   })
   try {
@@ -50,6 +55,29 @@ describe('hedging', () => {
   })
 })
 
+/** Reads `path` as a reader at `geo` to the end; resolves with the answering origin. */
+async function read(g: Georoute, path: string, geo = PARIS): Promise<string | null> {
+  const response = await g.fetch(path, { geo })
+  await response.arrayBuffer()
+  return response.headers.get('x-georoute-origin')
+}
+
+/** The origins that the public status JSON shows unhealthy (no probes run here: passive only). */
+async function unhealthy(g: Georoute): Promise<string[]> {
+  const response = await g.fetch('/__georoute/status')
+  const status = (await response.json()) as { origins: { id: string; healthy: boolean }[] }
+  return status.origins.filter((o) => !o.healthy).map((o) => o.id)
+}
+
+/** A port on 127.0.0.1 where nothing listens: connections to it are refused. */
+async function refusingPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
 describe('passive ejection', () => {
   it('skips an origin that reset a connection for the following requests', async () => {
     byId('frankfurt').setMode('reset')
@@ -66,12 +94,99 @@ describe('passive ejection', () => {
     })
   })
 
+  it('skips an origin that refuses connections from the next request on', async () => {
+    const port = await refusingPort()
+    const origins = originsList().map((o) =>
+      o.id === 'frankfurt' ? { ...o, url: `http://127.0.0.1:${port}` } : o,
+    )
+    await withGeoroute(
+      { routing: { ejectionBaseMs: 60_000 } },
+      async (g) => {
+        expect(await read(g, '/posts/hello')).toBe('virginia')
+        // A refused connection is conclusive on its own: no URL can cause one.
+        expect(await unhealthy(g)).toEqual(['frankfurt'])
+      },
+      origins,
+    )
+  })
+
+  it('ejects nothing when one URL answers 500 on every origin', async () => {
+    await withGeoroute({}, async (g) => {
+      const response = await g.fetch('/status/500', { geo: PARIS })
+      expect(response.status).toBeGreaterThanOrEqual(500)
+      await response.arrayBuffer()
+      // The application's own answer, the same everywhere: no origin is to blame.
+      expect(await unhealthy(g)).toEqual([])
+      expect(await read(g, '/posts/hello')).toBe('frankfurt')
+    })
+  })
+
+  it('ejects nothing when a page is slow on every origin and hedges are lost', async () => {
+    await withGeoroute({ routing: { hedgeDelayMs: 200 } }, async (g) => {
+      // Frankfurt answers after 600 ms; Virginia, started 200 ms later, loses every race.
+      for (let i = 0; i < 4; i++) expect(await read(g, '/slow/600')).toBe('frankfurt')
+      expect(byId('virginia').requests).toHaveLength(4)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(await unhealthy(g)).toEqual([])
+    })
+  })
+
+  it('ejects an origin after 3 requests in a row that it answered 503 and another did not', async () => {
+    byId('frankfurt').setMode('error503')
+    await withGeoroute({ routing: { ejectionBaseMs: 60_000 } }, async (g) => {
+      for (let i = 0; i < 2; i++) expect(await read(g, `/posts/${i}`)).toBe('virginia')
+      expect(await unhealthy(g)).toEqual([])
+      expect(await read(g, '/posts/2')).toBe('virginia')
+      expect(await unhealthy(g)).toEqual(['frankfurt'])
+      expect(await read(g, '/posts/3')).toBe('virginia')
+      expect(byId('frankfurt').requests).toHaveLength(3)
+    })
+  })
+
+  it('ejects an origin that hangs once it lost 3 hedges to a much faster one', async () => {
+    byId('frankfurt').setMode('hang')
+    await withGeoroute({ routing: { hedgeDelayMs: 200, ejectionBaseMs: 60_000 } }, async (g) => {
+      for (let i = 0; i < 3; i++) expect(await read(g, `/posts/${i}`)).toBe('virginia')
+      // The loser is reported once its cancelled attempt has ended.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(await unhealthy(g)).toEqual(['frankfurt'])
+      expect(await read(g, '/posts/3')).toBe('virginia')
+      expect(byId('frankfurt').requests).toHaveLength(3)
+    })
+  })
+
+  it('ejects at most one origin of three when two refuse connections', async () => {
+    byId('frankfurt').setMode('reset')
+    byId('virginia').setMode('reset')
+    await withGeoroute({ routing: { ejectionBaseMs: 60_000 } }, async (g) => {
+      expect(await read(g, '/posts/hello')).toBe('tokyo')
+      expect(await unhealthy(g)).toEqual(['frankfurt'])
+      expect(await read(g, '/posts/hello', NEW_YORK)).toBe('tokyo')
+      expect(await unhealthy(g)).toEqual(['frankfurt'])
+    })
+  })
+
+  it('ejects at most one origin of three when every origin fails, from everywhere', async () => {
+    for (const s of servers()) s.setMode('error503')
+    await withGeoroute({ routing: { ejectionBaseMs: 60_000 } }, async (g) => {
+      for (const geo of [PARIS, NEW_YORK, TOKYO, PARIS, NEW_YORK, TOKYO]) {
+        const response = await g.fetch('/posts/hello', { geo })
+        await response.arrayBuffer()
+      }
+      for (const s of servers()) s.setMode('reset')
+      for (const geo of [PARIS, NEW_YORK, TOKYO]) {
+        const response = await g.fetch('/posts/hello', { geo })
+        await response.arrayBuffer()
+      }
+      expect((await unhealthy(g)).length).toBeLessThanOrEqual(1)
+    })
+  })
+
   it('takes a recovered origin back once its cool-down ends', async () => {
     byId('frankfurt').setMode('error503')
     await withGeoroute({ routing: { ejectionBaseMs: 300 } }, async (g) => {
-      const first = await g.fetch('/posts/hello', { geo: PARIS })
-      expect(first.headers.get('x-georoute-origin')).toBe('virginia')
-      await first.arrayBuffer()
+      for (let i = 0; i < 3; i++) expect(await read(g, '/posts/hello')).toBe('virginia')
+      expect(await unhealthy(g)).toEqual(['frankfurt'])
       byId('frankfurt').setMode('ok')
       let origin: string | null = null
       const until = Date.now() + 10_000

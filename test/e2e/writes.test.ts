@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, hkdfSync } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Georoute, startGeoroute } from './harness'
 import { useDemoOrigins } from './origins'
@@ -8,9 +8,10 @@ const SECRET = 'cookie-secret-for-tests'
 const { byId, posts, originsList } = useDemoOrigins()
 let georoute: Georoute
 
-/** Signs a cookie value the way the Worker does (HMAC-SHA256, base64url). */
+/** Signs a cookie value the way the Worker does (HMAC-SHA256 under an HKDF key, base64url). */
 function signed(purpose: string, value: string, secret = SECRET) {
-  const mac = createHmac('sha256', secret).update(`${purpose}:${value}`).digest('base64url')
+  const key = Buffer.from(hkdfSync('sha256', secret, '', 'georoute cookie signing v1', 32))
+  const mac = createHmac('sha256', key).update(`${purpose}:${value}`).digest('base64url')
   return `${value}.${mac}`
 }
 
@@ -95,31 +96,6 @@ describe('read-your-writes pin', () => {
     expect(read.headers.get('x-georoute-origin')).toBe('frankfurt')
   })
 
-  it('serves a pinned reader past the edge cache, so they see their own write', async () => {
-    const cached = await startGeoroute({
-      origins: originsList(),
-      bindings: { COOKIE_SECRET: SECRET },
-    })
-    try {
-      const warm = await cached.fetch('/posts/pinned-page', { geo: TOKYO })
-      await warm.arrayBuffer()
-      const hit = await cached.fetch('/posts/pinned-page', { geo: TOKYO })
-      await hit.arrayBuffer()
-      expect(hit.headers.get('x-georoute-cache')).toBe('HIT')
-      const write = await cached.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
-      const pin = (write.headers.get('set-cookie') ?? '').split(';')[0]!
-      const read = await cached.fetch('/posts/pinned-page', {
-        geo: TOKYO,
-        headers: { cookie: pin },
-      })
-      await read.arrayBuffer()
-      expect(read.headers.get('x-georoute-cache')).toBe('BYPASS')
-      expect(read.headers.get('x-georoute-origin')).toBe('frankfurt')
-    } finally {
-      await cached.dispose()
-    }
-  })
-
   it('does not pin other readers', async () => {
     await georoute.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
     const read = await georoute.fetch('/posts/a', { geo: TOKYO })
@@ -147,6 +123,56 @@ describe('read-your-writes pin', () => {
     const read = await georoute.fetch('/posts/a', { geo: TOKYO, headers: { cookie: edited } })
     await read.arrayBuffer()
     expect(read.headers.get('x-georoute-origin')).toBe('tokyo')
+  })
+})
+
+describe('pins and the edge cache', () => {
+  let cached: Georoute
+
+  beforeAll(async () => {
+    cached = await startGeoroute({ origins: originsList(), bindings: { COOKIE_SECRET: SECRET } })
+  })
+
+  afterAll(async () => {
+    await cached?.dispose()
+  })
+
+  /** Reads `path` twice without cookies, so the edge holds a fresh copy. */
+  async function warm(path: string) {
+    for (let i = 0; i < 2; i++) await (await cached.fetch(path, { geo: TOKYO })).arrayBuffer()
+  }
+
+  it('serves a pinned reader past the edge cache, so they see their own write', async () => {
+    await warm('/posts/pinned-page')
+    const write = await cached.fetch('/comments', { method: 'POST', body: 'hi', geo: TOKYO })
+    const pin = (write.headers.get('set-cookie') ?? '').split(';')[0]!
+    const read = await cached.fetch('/posts/pinned-page', { geo: TOKYO, headers: { cookie: pin } })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-cache')).toBe('BYPASS')
+    expect(read.headers.get('x-georoute-origin')).toBe('frankfurt')
+  })
+
+  it('serves a reader with a malformed pin the normal page, cached like anyone else', async () => {
+    const cookie = '__georoute_pin=1.A'
+    const first = await cached.fetch('/posts/malformed-pin', { geo: TOKYO, headers: { cookie } })
+    await first.arrayBuffer()
+    expect(first.status).toBe(200)
+    expect(first.headers.get('x-georoute-origin')).toBe('tokyo')
+    const again = await cached.fetch('/posts/malformed-pin', { geo: TOKYO, headers: { cookie } })
+    await again.arrayBuffer()
+    expect(again.status).toBe(200)
+    expect(again.headers.get('x-georoute-cache')).toBe('HIT')
+  })
+
+  it('serves a reader with a forged pin from the edge cache, as anyone else', async () => {
+    await warm('/posts/forged-pin')
+    const forged = `__georoute_pin=${signed('pin', String(Date.now() + 60_000), 'wrong secret')}`
+    const read = await cached.fetch('/posts/forged-pin', {
+      geo: TOKYO,
+      headers: { cookie: forged },
+    })
+    await read.arrayBuffer()
+    expect(read.headers.get('x-georoute-cache')).toBe('HIT')
   })
 })
 

@@ -5,7 +5,16 @@ import {
   SELF,
   waitOnExecutionContext,
 } from 'cloudflare:test'
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  type MockInstance,
+  vi,
+} from 'vitest'
 import worker from '../../worker'
 import type { Env } from '../../worker/env'
 import { passiveHealth } from '../../worker/health/passive'
@@ -452,29 +461,98 @@ describe('request methods', () => {
 })
 
 describe('invalid configuration at run time', () => {
-  const request = () => new Request('https://blog.example/', { cf: PARIS } as RequestInit)
-  const withOrigins = (origins: unknown) => withEnv({ ORIGINS: JSON.stringify(origins) }, request())
+  const request = (path = '/', init: RequestInit = {}) =>
+    new Request(`https://blog.example${path}`, { cf: PARIS, ...init } as RequestInit)
+  const BAD_ORIGINS = JSON.stringify([
+    { id: 'fra', url: 'https://fra.blog.example.com', lat: 100, lon: 8 },
+  ])
+  let logged: MockInstance<typeof console.error>
 
-  it('answers 500 naming the origin and the field, without a stack trace', async () => {
-    const response = await withOrigins([
-      { id: 'fra', url: 'https://fra.blog.example.com', lat: 100, lon: 8 },
-    ])
+  beforeEach(() => {
+    logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+  })
+
+  afterEach(() => {
+    logged.mockRestore()
+  })
+
+  /** Everything logged with console.error, as one string. */
+  const errorLog = () => logged.mock.calls.map((call) => String(call[0])).join('\n')
+
+  it('answers readers 500 with a page that echoes no URL or value, and no stack trace', async () => {
+    const response = await withEnv({ ORIGINS: BAD_ORIGINS }, request())
     expect(response.status).toBe(500)
     const body = await response.text()
-    expect(body).toContain('origins[0].lat: must be between -90 and 90')
+    expect(body).toContain('misconfigured')
+    expect(body).not.toContain('fra.blog.example.com')
+    expect(body).not.toContain('origins[0]')
+    expect(body).not.toContain('100')
     expect(body).not.toMatch(/\bat .*\(|Error:|\.ts:\d+/)
     expect(log).toEqual([])
   })
 
-  it('answers 500 naming ORIGINS when it is not JSON', async () => {
-    const response = await withEnv({ ORIGINS: '[{' }, request())
-    expect(response.status).toBe(500)
-    expect(await response.text()).toContain('ORIGINS: not valid JSON')
+  it('logs every problem, naming the origin and the field', async () => {
+    await (await withEnv({ ORIGINS: BAD_ORIGINS }, request())).arrayBuffer()
+    expect(errorLog()).toContain('origins[0].lat: must be between -90 and 90')
   })
 
-  it('answers 500 naming the field for a URL that cannot be parsed', async () => {
-    const response = await withOrigins([{ id: 'fra', url: 'https://', lat: 1, lon: 8 }])
+  it('does not quote ORIGINS to readers when it is not JSON, and logs it', async () => {
+    const response = await withEnv({ ORIGINS: '[{"url": "https://secret.example' }, request())
     expect(response.status).toBe(500)
-    expect(await response.text()).toContain('origins[0].url: must be an absolute http or https URL')
+    const body = await response.text()
+    expect(body).not.toContain('secret.example')
+    expect(body).not.toContain('JSON')
+    expect(errorLog()).toContain('ORIGINS: not valid JSON')
+  })
+
+  it('says only that the configuration is invalid in the status JSON without the admin token', async () => {
+    const anonymous: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token' }]
+    for (const headers of anonymous) {
+      const response = await withEnv(
+        { ORIGINS: BAD_ORIGINS },
+        request('/__georoute/status', { headers }),
+      )
+      expect(response.status).toBe(500)
+      const body = await response.text()
+      expect(JSON.parse(body)).toEqual({ configuration: 'invalid', error: expect.any(String) })
+      expect(body).not.toContain('fra.blog.example.com')
+      expect(body).not.toContain('origins[0]')
+    }
+  })
+
+  it('lists every problem in the status JSON for the admin token', async () => {
+    const headers = { authorization: `Bearer ${env.ADMIN_TOKEN}` }
+    const response = await withEnv(
+      { ORIGINS: BAD_ORIGINS },
+      request('/__georoute/status', { headers }),
+    )
+    expect(response.status).toBe(500)
+    expect(await response.json()).toMatchObject({
+      configuration: 'invalid',
+      errors: ['origins[0].lat: must be between -90 and 90'],
+    })
+  })
+
+  it("refuses an origin on the Worker's own host, saying so only to the admin token", async () => {
+    const looping = JSON.stringify([{ id: 'self', url: 'https://blog.example', lat: 1, lon: 8 }])
+    const page = await withEnv({ ORIGINS: looping }, request())
+    expect(page.status).toBe(500)
+    expect(await page.text()).not.toContain('loop')
+    const headers = { authorization: `Bearer ${env.ADMIN_TOKEN}` }
+    const status = await withEnv({ ORIGINS: looping }, request('/__georoute/status', { headers }))
+    const { errors } = (await status.json()) as { errors: string[] }
+    expect(errors).toEqual([expect.stringContaining('requests would loop')])
+  })
+
+  it('keeps the status page and the admin API behind the same generic page', async () => {
+    const headers = { authorization: `Bearer ${env.ADMIN_TOKEN}` }
+    for (const [path, method] of [
+      ['/__georoute/', 'GET'],
+      ['/__georoute/purge', 'POST'],
+    ] as const) {
+      const response = await withEnv({ ORIGINS: BAD_ORIGINS }, request(path, { method, headers }))
+      expect(response.status).toBe(500)
+      expect(await response.text()).not.toContain('fra.blog.example.com')
+    }
   })
 })

@@ -15,7 +15,12 @@ const get = (path: string, headers: Record<string, string> = {}) =>
 
 /** Tokyo as this isolate sees it after a failed request: ejected, with a reason. */
 function ejectTokyo() {
-  passiveHealth.record('tokyo', { failure: 'connect: connection refused', ms: 3 }, Date.now())
+  const refused = {
+    kind: 'failure',
+    reason: 'connect: connection refused',
+    conclusive: true,
+  } as const
+  passiveHealth.record('tokyo', refused, Date.now(), IDS.length)
 }
 
 /** The whole app with other settings, as `SETTINGS` gives them (the pool's env is fixed). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { globsMatcher } from '../../worker/cache/glob'
 import {
   cacheKey,
   keyOf,
@@ -6,10 +7,8 @@ import {
   normalizedUrl,
   shareableHeaders,
 } from '../../worker/cache/key'
-import { globsRegExp } from '../../worker/cache/rules'
 
-const tracking = globsRegExp(['utm_*', 'fbclid', 'gclid', 'mc_eid'])
-const isIgnored = (name: string) => tracking.test(name)
+const isIgnored = globsMatcher(['utm_*', 'fbclid', 'gclid', 'mc_eid'])
 const key = (url: string, generation = 0) =>
   cacheKey(normalizedUrl(new URL(url), isIgnored), generation)
 

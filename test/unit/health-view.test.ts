@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../worker/config'
-import { PassiveHealth } from '../../worker/health/passive'
+import { DEFAULT_THRESHOLDS, PassiveHealth } from '../../worker/health/passive'
 import { healthView } from '../../worker/health/view'
 import { NO_OVERRIDES } from '../../worker/overrides'
 
@@ -13,10 +13,9 @@ const { origins } = result.config
 /** A passive view in which tokyo failed at `at` (ejected for 60 s). */
 function ejectedAt(at: number) {
   const passive = new PassiveHealth()
-  passive.record('tokyo', { failure: 'connect error', ms: 5 }, at, {
-    baseEjectionMs: 60_000,
-    maxEjectionMs: 300_000,
-  })
+  const refused = { kind: 'failure', reason: 'connect error', conclusive: true } as const
+  // Of three configured origins: a lone origin is never ejected.
+  passive.record('tokyo', refused, at, 3, { ...DEFAULT_THRESHOLDS, baseEjectionMs: 60_000 })
   return passive
 }
 

@@ -211,7 +211,10 @@ async function revalidate(
       cacheable.context.ctx.waitUntil(storeRefreshed(cacheable, copy, fresh, stored.meta.origin))
       // A 304 refreshes headers only: the status stays the stored one (RFC 9111 §4.3.4).
       const status = stored.meta.policy.st
-      const refreshedCopy = answer(cacheable.request, body, readerHeaders(fresh), status)
+      const headers = readerHeaders(fresh)
+      // A cookie in the 304 is for this reader: passed on, never stored (`refreshed`).
+      for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie)
+      const refreshedCopy = answer(cacheable.request, body, headers, status)
       const origin = outcome.origin?.id
       return { response: refreshedCopy, cache: 'REVALIDATED', origin, outcome, cacheMs }
     }

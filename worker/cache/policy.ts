@@ -383,9 +383,9 @@ export function judge(
     return { verdict: 'unusable', policy }
   }
   const { response, revalidation } = policy.evaluateRequest(request)
-  if (!revalidation) return { verdict: 'fresh', policy, headers: headersFrom(response.headers) }
+  if (!revalidation) return { verdict: 'fresh', policy, headers: readerHeaders(policy) }
   if (response && !revalidateOnceStale) {
-    return { verdict: 'stale-while-revalidate', policy, headers: headersFrom(response.headers) }
+    return { verdict: 'stale-while-revalidate', policy, headers: readerHeaders(policy) }
   }
   if (response) return { verdict: 'stale', policy }
   // A miss means stale, or another variant (Vary). Asking again with `max-stale` accepts any
@@ -408,32 +408,80 @@ export function validators(policy: CachePolicy, request: PolicyRequest): HeaderM
   return out
 }
 
-/** The stored policy refreshed by a 304 (RFC 9111 §4.3.4); `matches` false when it cannot be. */
+// A stored entity tag (RFC 9110 §8.8.3): `W/` (case-sensitive) marks it weak; opaque-tag quoted.
+const ENTITY_TAG = /^\s*(W\/)?("[^"]*")\s*$/
+
+function entityTag(value: string | undefined): { weak: boolean; opaque: string } | undefined {
+  const match = ENTITY_TAG.exec(value ?? '')
+  return match ? { weak: match[1] !== undefined, opaque: match[2] as string } : undefined
+}
+
+/**
+ * Whether a 304 selects the stored response it answers (RFC 9111 §4.3.4). A strong ETag selects
+ * the entry with that strong ETag, a weak one the entry it weakly matches, a Last-Modified the
+ * entry with that date. A 304 with no validator selects the entry: it answers a request that
+ * carried only this entry's validators (`askOrigin` never forwards the reader's), and one key
+ * (variant) holds one stored response, so there is no other it could be about.
+ */
+export function selectedBy304(stored: HeaderMap, notModified: HeaderMap): boolean {
+  const tag = entityTag(notModified.etag)
+  if (tag) {
+    const own = entityTag(stored.etag)
+    return own !== undefined && own.opaque === tag.opaque && (tag.weak || !own.weak)
+  }
+  const lastModified = notModified['last-modified']
+  if (lastModified !== undefined) return stored['last-modified'] === lastModified
+  return true
+}
+
+// What a 304 never changes in the stored response (RFC 9111 §3.2): its length, the coding of a
+// body we store decoded (the RFC's own example of a field a cache may keep), the framing; and a
+// cookie, which goes to the reader it was sent to but is never shared (DESIGN.md).
+const NOT_REFRESHED = new Set([
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'set-cookie',
+])
+
+/**
+ * The stored policy refreshed by a 304 (RFC 9111 §4.3.4): the 304's fields added to the stored
+ * ones, replacing those present (§3.2), as received now. `matches` false when the 304 does not
+ * select the stored response (`selectedBy304`), which it then cannot refresh.
+ */
 export function refreshed(
   policy: CachePolicy,
   request: PolicyRequest,
   notModified: Headers,
 ): { policy: CachePolicy; matches: boolean } {
-  const headers: HeaderMap = {}
+  const stored = policy.toObject()
+  const answer: HeaderMap = {}
   notModified.forEach((value, name) => {
-    headers[name] = value
+    answer[name] = value
   })
-  const before = policy.toObject()
-  const kept = storedRequest(request, null, before.resh.vary)
-  const result = policy.revalidatedPolicy(kept, {
-    status: 304,
-    headers,
-  })
-  // The library read the merged headers afresh: our directives again, with the freshness
-  // rules the entry was stored under.
-  const cap = Number(before.rescc[HEURISTIC_MARK])
-  const ttl = Number(before.rescc[DEFAULT_MARK])
+  if (!selectedBy304(stored.resh as HeaderMap, answer)) return { policy, matches: false }
+  const headers: HeaderMap = { ...(stored.resh as HeaderMap) }
+  // The stored Age was the age at the last fill; the 304's (or none) is the age now.
+  delete headers.age
+  for (const [name, value] of Object.entries(answer)) {
+    if (!NOT_REFRESHED.has(name)) headers[name] = value
+  }
+  const age = parseAge(headers.age)
+  if (age === undefined) delete headers.age
+  else headers.age = String(age)
+  const kept = storedRequest(request, null, headers.vary)
+  // Our directives again, from the refreshed headers, with the freshness rules the entry was
+  // stored under (marks in its directives; the heuristic fraction is the library's `ch`).
+  const cap = Number(stored.rescc[HEURISTIC_MARK])
+  const ttl = Number(stored.rescc[DEFAULT_MARK])
   const facts: FreshnessFacts = {
-    heuristicFraction: before.ch ?? DEFAULT_HEURISTIC.heuristicFraction,
+    heuristicFraction: stored.ch ?? DEFAULT_HEURISTIC.heuristicFraction,
     heuristicMaxSeconds: Number.isFinite(cap) ? cap : DEFAULT_HEURISTIC.heuristicMaxSeconds,
     defaultTtl: Number.isFinite(ttl) ? ttl : undefined,
   }
-  return { policy: targeted(result.policy, facts), matches: result.matches }
+  const options = { ...OPTIONS, cacheHeuristic: facts.heuristicFraction }
+  const fresh = new Policy(kept, { status: stored.st, headers }, options)
+  return { policy: targeted(fresh, facts), matches: true }
 }
 
 /** The blog's stale-if-error rules, from `settings.cache`. */
@@ -480,7 +528,19 @@ export function keepSeconds(stored: PolicyObject, floor: number): number {
   return Math.min(Math.ceil(fresh + stale), ONE_YEAR)
 }
 
-/** Headers for a reader served from the cache: current `Age` and `Date`, hop-by-hop removed. */
+/**
+ * Headers for a reader served from the cache: current `Age`, hop-by-hop removed, and the stored
+ * `Date` (the library's `responseHeaders()` sets it to now; RFC 9110 §6.6.1: the Date is when
+ * the origin generated the response, or, when it sent none, when we received it).
+ */
 export function readerHeaders(policy: CachePolicy): Headers {
-  return headersFrom(policy.responseHeaders())
+  return headersFrom(servedHeaderMap(policy))
+}
+
+/** `readerHeaders` as a header map, the default freshness mark still in it. */
+export function servedHeaderMap(policy: CachePolicy): CachePolicy.Headers {
+  const map = policy.responseHeaders()
+  const { resh, t } = policy.toObject()
+  map.date = typeof resh.date === 'string' ? resh.date : new Date(t).toUTCString()
+  return map
 }

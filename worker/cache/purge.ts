@@ -5,7 +5,7 @@
  */
 import type { Settings } from '../config'
 import type { Env } from '../env'
-import { NO_OVERRIDES, OVERRIDES_KEY, parseOverrides, updateOverrides } from '../overrides'
+import { bumpPurgeGeneration, NO_OVERRIDES, OVERRIDES_KEY, parseOverrides } from '../overrides'
 import { cacheKey, normalizedUrl } from './key'
 import { forgetAll } from './memory'
 import { cacheRules } from './rules'
@@ -108,16 +108,10 @@ export async function purge(body: unknown, context: PurgeContext): Promise<Purge
   const parsed = parsePurgeBody(body, publicUrl)
   if ('error' in parsed) return { status: 400, body: { error: parsed.error } }
   if ('all' in parsed) {
-    const overrides = await updateOverrides(env.HEALTH, (current) => ({
-      ...current,
-      purgeGeneration: current.purgeGeneration + 1,
-    }))
+    const generation = await bumpPurgeGeneration(env.HEALTH)
     // The new generation makes every held copy unreachable here: free their memory now.
     forgetAll()
-    return {
-      status: 200,
-      body: { purged: 'all', generation: overrides.purgeGeneration },
-    }
+    return { status: 200, body: { purged: 'all', generation } }
   }
   const rules = cacheRules(settings)
   const generation = await currentGeneration(env.HEALTH)

@@ -1,9 +1,9 @@
 import type { Settings } from '../config'
-import { PIN_COOKIE } from '../cookies'
+import { globsMatcher } from './glob'
 import type { CacheSettings } from './settings'
 
 /** Why a request skips the cache entirely. */
-export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie' | 'range'
+export type BypassReason = 'disabled' | 'method' | 'path' | 'cookie'
 
 /** The `settings.cache` rules compiled once per configuration: pure, cheap per request. */
 export interface CacheRules {
@@ -18,20 +18,10 @@ export interface CacheRules {
 
 const escapeRegExp = (s: string) => s.replace(/[.+?^$()|[\]\\]/g, '\\$&')
 
-/** The regular-expression source of one glob: `*` any run of characters, `{a,b}` either. */
-export function globSource(glob: string): string {
-  return escapeRegExp(glob)
-    .replace(/\*/g, '.*')
-    .replace(/\{([^{}]*)\}/g, (_, alternatives: string) => `(?:${alternatives.replace(/,/g, '|')})`)
-}
-
-/** One case-insensitive RegExp matching a whole string against any of the globs. */
-export function globsRegExp(globs: readonly string[]): RegExp {
-  if (globs.length === 0) return /(?!)/
-  return new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 'i')
-}
-
-/** Matches a path equal to one of the prefixes or below it (segment-aligned, like `writes.paths`). */
+/**
+ * Matches a path equal to one of the prefixes or below it (segment-aligned, like `writes.paths`).
+ * Literal alternatives only, anchored at the start: no backtracking to fear.
+ */
 function prefixesRegExp(prefixes: readonly string[]): RegExp {
   const parts = prefixes.map((p) => escapeRegExp(p.replace(/\/+$/, '')).replace(/[{}*]/g, '\\$&'))
   if (parts.length === 0) return /(?!)/
@@ -72,32 +62,32 @@ function looksLikeOtherFile(path: string): boolean {
 /** Compiles the cache rules; write paths always bypass too (they read the primary's database). */
 export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): CacheRules {
   const cache = settings.cache
-  const ignored = globsRegExp(cache.ignoredParams)
+  // Globs are matched without RegExps (worker/cache/glob.ts): readers choose the inputs.
+  const isIgnoredParam = globsMatcher(cache.ignoredParams)
   const bypassPath = prefixesRegExp([...cache.bypassPaths, ...settings.writes.paths])
-  const bypassCookie = globsRegExp([...cache.bypassCookies, PIN_COOKIE])
+  const isBypassCookie = globsMatcher(cache.bypassCookies)
   const ttls = cache.defaultTtls.map((rule) => ({
-    path: globsRegExp([rule.path]),
+    path: globsMatcher([rule.path]),
     types: rule.types?.map((t) => t.toLowerCase()),
     seconds: rule.seconds,
   }))
   return {
     settings: cache,
-    isIgnoredParam: (name) => ignored.test(name),
+    isIgnoredParam,
     bypass(headers, path) {
       if (!cache.enabled) return 'disabled'
       if (bypassPath.test(decodedPath(path))) return 'path'
       const cookies = headers.get('cookie')
-      // A reader pinned after a write reads from the primary, never from the cache.
-      if (cookies && cookieNames(cookies).some((name) => bypassCookie.test(name))) return 'cookie'
-      // Ranges are passed through whole rather than assembled from a stored copy.
-      if (headers.has('range')) return 'range'
+      // A logged-in reader. (A pinned one bypasses too, but only once the pin is verified:
+      // worker/pipeline.ts checks it before the cache.)
+      if (cookies && cookieNames(cookies).some(isBypassCookie)) return 'cookie'
       return undefined
     },
     defaultTtl(path, contentType) {
       const type = contentType?.toLowerCase() ?? ''
       if (HTML_TYPE.test(type) && looksLikeOtherFile(path)) return undefined
       const rule = ttls.find(
-        (r) => r.path.test(path) && (!r.types || r.types.some((t) => type.startsWith(t))),
+        (r) => r.path(path) && (!r.types || r.types.some((t) => type.startsWith(t))),
       )
       return rule?.seconds
     },

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { globAlternatives, MAX_GLOB_ALTERNATIVES } from './glob'
 
 /**
  * `settings.cache`: the blog rules of the edge cache. HTTP caching itself (what may be stored,
@@ -15,12 +16,19 @@ const seconds = (what: string, max = 31_536_000) =>
     v.maxValue(max, `${what} must be at most ${max}`),
   )
 
-/** `*` is any run of characters, `{a,b}` one of the alternatives; matched case-insensitively. */
+/**
+ * `*` is any run of characters, `{a,b}` one of the alternatives; matched case-insensitively
+ * (worker/cache/glob.ts).
+ */
 const glob = v.pipe(
   v.string('must be a string'),
   v.minLength(1, 'must not be empty'),
   v.maxLength(500, 'must be at most 500 characters'),
   v.check((s) => !/[{}]/.test(s.replace(/\{[^{}]*\}/g, '')), 'has an unbalanced { or }'),
+  v.check(
+    (s) => globAlternatives(s) <= MAX_GLOB_ALTERNATIVES,
+    `stands for more than ${MAX_GLOB_ALTERNATIVES} patterns once its {a,b} groups are expanded`,
+  ),
 )
 
 const pathGlob = v.pipe(glob, v.regex(/^[/*]/, 'must start with / or *'))

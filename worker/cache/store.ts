@@ -78,6 +78,8 @@ function parseFast(raw: string | null): Fast | undefined {
       typeof fast.status === 'number' &&
       typeof fast.headers === 'object' &&
       fast.headers !== null &&
+      // Facts stored before hits kept the stored Date have none: those take the full path.
+      typeof fast.headers.date === 'string' &&
       (fast.origin === null || typeof fast.origin === 'string') &&
       (fast.size === undefined || typeof fast.size === 'number')
     return valid ? fast : undefined

@@ -1,18 +1,45 @@
+import type { RoutingSettings } from '../config'
+
 /**
- * Passive health: what this isolate sees while proxying. A connect error, timeout or 5xx ejects
- * the origin from this isolate's ranking at once, for a cool-down that doubles on each repeat
- * (Envoy-style outlier ejection), long before any probe notices. Pure transitions, plus one
- * per-isolate map that the proxy feeds.
+ * Passive health: what this isolate learns while proxying. An origin is ejected from this
+ * isolate's ranking for a cool-down that doubles on each repeat (Envoy-style outlier ejection),
+ * long before any probe notices. What counts as an origin's failure is decided per request in
+ * `./judge.ts`; this module holds the per-origin state machine and the per-isolate map.
  */
 
-export interface EjectionSettings {
-  /** First cool-down after a failure. */
+export interface PassiveThresholds {
+  /** First cool-down of an ejection. */
   baseEjectionMs: number
-  /** Longest cool-down, however often the origin fails. */
+  /** Longest cool-down, however often the origin is ejected. */
   maxEjectionMs: number
+  /** Failing requests in a row that eject an origin; a conclusive failure ejects at once. */
+  failuresToEject: number
+  /** Largest share of the origins ejected at once (at least one of two or more, never a lone one). */
+  maxEjectedShare: number
 }
 
-export const DEFAULT_EJECTION: EjectionSettings = { baseEjectionMs: 5_000, maxEjectionMs: 300_000 }
+export const DEFAULT_THRESHOLDS: PassiveThresholds = {
+  baseEjectionMs: 5_000,
+  maxEjectionMs: 300_000,
+  failuresToEject: 3,
+  maxEjectedShare: 0.5,
+}
+
+/** The thresholds that the `routing` settings give. */
+export function passiveThresholds(routing: RoutingSettings): PassiveThresholds {
+  return {
+    baseEjectionMs: routing.ejectionBaseMs,
+    maxEjectionMs: routing.ejectionMaxMs,
+    failuresToEject: routing.ejectionFailures,
+    maxEjectedShare: routing.ejectionMaxShare,
+  }
+}
+
+/** What one request showed of one origin (see `./judge.ts`). */
+export type Verdict =
+  | { kind: 'success'; ms: number }
+  /** `conclusive`: nothing in the request could have caused it (a refused connection). */
+  | { kind: 'failure'; reason: string; conclusive: boolean }
 
 /** One origin as this isolate sees it. */
 export interface PassiveState {
@@ -20,94 +47,103 @@ export interface PassiveState {
   ejections: number
   ejectedAt: number
   ejectedUntil: number
-  /** Hedges lost in a row: an origin that keeps losing is treated as failing. */
-  hedgesLost?: number
+  /** Requests in a row that failed on this origin since its last success or ejection. */
+  failures: number
   /** Smoothed time to response headers of successful attempts (ms), for hedging. */
   latencyMs?: number
   lastFailure?: string
 }
 
-const FRESH: PassiveState = { ejections: 0, ejectedAt: 0, ejectedUntil: 0 }
+const FRESH: PassiveState = { ejections: 0, ejectedAt: 0, ejectedUntil: 0, failures: 0 }
 
 /** Weight of a new latency sample in the moving average. */
 const LATENCY_ALPHA = 0.2
 
-/** Hedges lost in a row before an origin counts as failing (a hung origin, not a slow one). */
-export const HEDGES_LOST_TO_EJECT = 3
-
-/** The state after a failed attempt: ejected for a cool-down that grows with repeats. */
-export function afterFailure(
+/**
+ * The state after one request's verdict on this origin. A success ends an ejection and the
+ * failure count. A failure ejects once it is conclusive or the `failuresToEject`-th in a row,
+ * and only when `mayEject` (the share of ejected origins is below its bound); otherwise it is
+ * counted, and the next failure ejects once there is room. Pure.
+ */
+export function next(
   state: PassiveState = FRESH,
-  reason: string,
+  verdict: Verdict,
+  thresholds: PassiveThresholds,
   now: number,
-  settings: EjectionSettings = DEFAULT_EJECTION,
+  mayEject = true,
 ): PassiveState {
+  if (verdict.kind === 'success') {
+    const average =
+      state.latencyMs === undefined
+        ? verdict.ms
+        : state.latencyMs + LATENCY_ALPHA * (verdict.ms - state.latencyMs)
+    return {
+      ...state,
+      ejectedUntil: Math.min(state.ejectedUntil, now),
+      failures: 0,
+      latencyMs: average,
+    }
+  }
+  const lastFailure = verdict.reason
   // A failure during an ejection (a last-resort try) does not extend it again and again.
-  if (state.ejectedUntil > now) return { ...state, lastFailure: reason }
+  if (state.ejectedUntil > now) return { ...state, lastFailure }
+  const failures = state.failures + 1
+  if (!mayEject || (!verdict.conclusive && failures < thresholds.failuresToEject)) {
+    return { ...state, failures, lastFailure }
+  }
   // Quiet for longer than the longest cool-down: start the doubling over.
-  const quiet = now - state.ejectedUntil > settings.maxEjectionMs
+  const quiet = now - state.ejectedUntil > thresholds.maxEjectionMs
   const ejections = quiet ? 0 : state.ejections
-  const coolDown = Math.min(settings.baseEjectionMs * 2 ** ejections, settings.maxEjectionMs)
+  const coolDown = Math.min(thresholds.baseEjectionMs * 2 ** ejections, thresholds.maxEjectionMs)
   return {
     ...state,
     ejections: ejections + 1,
     ejectedAt: now,
     ejectedUntil: now + coolDown,
-    lastFailure: reason,
+    failures: 0,
+    lastFailure,
   }
 }
 
-/** The state after a successful attempt: ejection lifted, latency average updated. */
-export function afterSuccess(
-  state: PassiveState = FRESH,
-  latencyMs: number,
-  now: number,
-): PassiveState {
-  const average =
-    state.latencyMs === undefined
-      ? latencyMs
-      : state.latencyMs + LATENCY_ALPHA * (latencyMs - state.latencyMs)
-  return {
-    ...state,
-    ejectedUntil: Math.min(state.ejectedUntil, now),
-    latencyMs: average,
-    hedgesLost: 0,
-  }
-}
-
-/** The state after another origin answered first: ejected once it keeps losing. */
-export function afterLostHedge(
-  state: PassiveState = FRESH,
-  now: number,
-  settings: EjectionSettings = DEFAULT_EJECTION,
-): PassiveState {
-  const hedgesLost = (state.hedgesLost ?? 0) + 1
-  if (hedgesLost < HEDGES_LOST_TO_EJECT) return { ...state, hedgesLost }
-  return { ...afterFailure(state, `slow: lost ${hedgesLost} hedges`, now, settings), hedgesLost: 0 }
+/**
+ * How many of `origins` may be ejected at once: `share` of them, at least one of two or more
+ * (as Envoy ejects at least one host whatever `max_ejection_percent` says), none of one (there
+ * is nowhere else to go, and a probe, not a reader's request, should say it is down).
+ */
+export function ejectionLimit(origins: number, share: number): number {
+  if (origins < 2) return 0
+  // The epsilon keeps 0.6 × 5 at 3 whatever the float rounding.
+  return Math.max(1, Math.floor(origins * share + 1e-9))
 }
 
 /** This isolate's passive view: origin id → state. Lives as long as the isolate. */
 export class PassiveHealth {
   readonly #states = new Map<string, PassiveState>()
 
-  /** Records one proxied attempt's outcome. */
+  /** Applies one request's verdict on an origin, among `origins` configured ones. */
   record(
     originId: string,
-    outcome: { failure?: string; ms: number; lostHedge?: boolean },
+    verdict: Verdict,
     now: number,
-    settings: EjectionSettings = DEFAULT_EJECTION,
+    origins: number,
+    thresholds: PassiveThresholds = DEFAULT_THRESHOLDS,
   ): void {
     const state = this.#states.get(originId)
-    let next: PassiveState
-    if (outcome.lostHedge) next = afterLostHedge(state, now, settings)
-    else if (outcome.failure !== undefined)
-      next = afterFailure(state, outcome.failure, now, settings)
-    else next = afterSuccess(state, outcome.ms, now)
-    this.#states.set(originId, next)
+    const mayEject =
+      verdict.kind === 'success' ||
+      this.ejectedCount(now, originId) < ejectionLimit(origins, thresholds.maxEjectedShare)
+    this.#states.set(originId, next(state, verdict, thresholds, now, mayEject))
   }
 
   get(originId: string): PassiveState | undefined {
     return this.#states.get(originId)
+  }
+
+  /** Origins ejected at `now`, leaving `except` out. */
+  ejectedCount(now: number, except?: string): number {
+    let count = 0
+    for (const [id, state] of this.#states) if (id !== except && state.ejectedUntil > now) count++
+    return count
   }
 
   /** Forgets everything (tests). */

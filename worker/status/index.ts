@@ -51,7 +51,7 @@ export async function statusReport(c: Context<AppEnv>): Promise<StatusReport> {
   const override = c.env.GEO_OVERRIDE === 'true' ? c.req.header('x-georoute-geo') : null
   const { health } = config.settings
   const [overrides, snapshot, detail] = await Promise.all([
-    readOverrides(c.env.HEALTH, now),
+    readOverrides(c.env.HEALTH, now, config.origins),
     readSnapshot(c.env.HEALTH, now, health.memoTtlMs),
     showDetail(c),
   ])
