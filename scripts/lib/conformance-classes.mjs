@@ -127,16 +127,12 @@ export const UNSTABLE = {
 export const DIAGNOSES = {
   'heuristic-*':
     "heuristic-delta-5, -10, -30 (checks): 10 % of so young a Last-Modified is within the suite's pause (georoute gives heuristic freshness only when it comes to at least 1 s)",
-  'cdn-*':
-    "cdn-date-update-exceed (check): the response is now cached by its CDN-Cache-Control, so a hit's Date shows (see other-*: a hit's Date)",
   'conditional-*':
     "a stored response is not revalidated with another Vary variant's ETag (conditional-etag-vary-headers-mismatch: RFC 9111 §4.3.1 allows it; georoute keeps one response per URL and fetches another variant whole)",
   'freshness-*':
     "checks only: two max-ages in one response keep the last (http-cache-semantics' choice; the first, which RFC 9111 §4.2.1 also allows, would fail the reverse-order checks that pass now), max-age=a3600, and the apparent age from Date (RFC 9111 §4.2.3, freshness-max-age-date)",
   'ccreq-*':
     "the reader's request Cache-Control (max-age, min-fresh, max-stale, no-cache, no-store, only-if-cached) is ignored: checks only",
-  'cc-*':
-    'no-cache / must-revalidate revalidation: a 304 without validators is not used (see conditional-*)',
   'vary-*':
     'vary-invalidate: one stored variant per URL (a second variant replaces the first; keeping both needs a key per variant, worker/cache/key.ts); vary-normalise-lang-select: a stored variant is not chosen by its Content-Language against the q-values of Accept-Language',
 }
