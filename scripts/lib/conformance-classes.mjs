@@ -119,9 +119,6 @@ export const UNSTABLE = {
   'ccreq-no-cache-etag': STORE_RACE,
 }
 
-const FIVE_XX =
-  "a 5xx answer from the only origin is replaced by georoute's own 503 page (worker/proxy/index.ts `raceOrigins` returns `unavailable()` when every attempt answered 5xx; DESIGN.md says the last origin answer goes to the reader as sent)"
-
 /**
  * The diagnosis of each group of open failures (by id prefix), as of the commit that last
  * changed this map: what the next engineer should look at.
@@ -129,24 +126,13 @@ const FIVE_XX =
  */
 export const DIAGNOSES = {
   'heuristic-*':
-    "no heuristic freshness from Last-Modified: only settings.cache.defaultTtls apply, by path and content type, and the suite's text/plain is not among them (heuristic-*-cached, heuristic-delta-*); the 5xx ones: origin 5xx replaced by georoute's 503 (see status-*)",
-  'cdn-*':
-    'CDN-Cache-Control (and Cloudflare-CDN-Cache-Control) are ignored: nothing in worker/ reads them, although DESIGN.md says they take precedence',
+    "heuristic-delta-5, -10, -30 (checks): 10 % of so young a Last-Modified is within the suite's pause (georoute gives heuristic freshness only when it comes to at least 1 s)",
   'conditional-*':
     "a stored response is not revalidated with another Vary variant's ETag (conditional-etag-vary-headers-mismatch: RFC 9111 §4.3.1 allows it; georoute keeps one response per URL and fetches another variant whole)",
-  'status-*': `${FIVE_XX}; explicit freshness on 299, 400, 499 and on 200 with must-understand is not used (http-cache-semantics only stores statuses it knows)`,
   'freshness-*':
-    "malformed Expires dates are taken as valid (the library's Date.parse is lenient; RFC 9111 §5.3: an invalid date means already expired); Cache-Control directive names are matched case-sensitively (MAX-AGE); checks on odd max-age syntax",
+    "checks only: two max-ages in one response keep the last (http-cache-semantics' choice; the first, which RFC 9111 §4.2.1 also allows, would fail the reverse-order checks that pass now), max-age=a3600, and the apparent age from Date (RFC 9111 §4.2.3, freshness-max-age-date)",
   'ccreq-*':
     "the reader's request Cache-Control (max-age, min-fresh, max-stale, no-cache, no-store, only-if-cached) is ignored: checks only",
-  'cc-*':
-    'NO-CACHE in upper case is ignored (case-sensitive directive names) and the response is reused',
-  'other-*':
-    'Authorization + must-revalidate not reused (other-authorization-must-revalidate); no heuristic freshness (see heuristic-*)',
   'vary-*':
-    'no normalisation of Vary-ed request headers (Accept-Language case, order, spaces); vary-invalidate',
-  'headers-*':
-    'a `no-cache="field"` (qualified) response is treated as unqualified no-cache and not reused (headers-omit-*)',
-  'age-*': 'a fractional Age ("1.5") makes the response not reused (age-parse-float)',
-  'pragma-*': 'no heuristic freshness (see heuristic-*)',
+    'vary-invalidate: one stored variant per URL (a second variant replaces the first; keeping both needs a key per variant, worker/cache/key.ts); vary-normalise-lang-select: a stored variant is not chosen by its Content-Language against the q-values of Accept-Language',
 }

@@ -459,13 +459,13 @@ describe('fastHit: the precomputed hit agrees with the full policy', () => {
     expect(fastHit(object)).toBeUndefined()
   })
 
-  it('has no fast path for heuristic freshness over a day (the library adds a warning as it ages)', () => {
+  it('has a fast path for heuristic freshness, capped at heuristicMaxSeconds', () => {
     const { object } = stored({
       date: new Date(T0).toUTCString(),
       'last-modified': new Date(T0 - 365 * 86_400_000).toUTCString(),
     })
     expect(judge(object, view()).verdict).toBe('fresh')
-    expect(fastHit(object)).toBeUndefined()
+    expect(fastHit(object)?.until).toBe(T0 + 86_400_000)
   })
 
   it('has no fast path for an entry stored stale', () => {

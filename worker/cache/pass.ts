@@ -4,6 +4,7 @@
  * an uncacheable page costs no Cache API read per request. Any storable answer for it ends
  * the pass at once, so a page that becomes cacheable is cached on its next request.
  */
+import { cacheDirectives } from './directives'
 import { memoKey } from './memo-key'
 
 /** How long a URL skips the lookup after an unshareable answer. */
@@ -30,11 +31,16 @@ function forgetPass(key: string): void {
   if (passes.delete(key)) passBytes -= entryBytes(key)
 }
 
-/** True when the response itself forbids sharing, whatever the request was. */
+/**
+ * True when the response itself forbids sharing, whatever the request was: by the directives
+ * this cache obeys (a targeted `CDN-Cache-Control` first, RFC 9213). A `no-store` with
+ * `must-understand` is left to `decideStorage`, which knows the status (RFC 9111 §5.2.2.3).
+ */
 export function forbidsSharing(headers: Headers): boolean {
   if (headers.has('set-cookie')) return true
-  const cacheControl = headers.get('cache-control')
-  return cacheControl !== null && /(^|[\s,])(no-store|private)\b/i.test(cacheControl)
+  const { directives } = cacheDirectives((name) => headers.get(name))
+  if (directives.private !== undefined) return true
+  return directives['no-store'] !== undefined && directives['must-understand'] === undefined
 }
 
 /** True while `key` is in its pass window. */
