@@ -137,6 +137,18 @@ describe('decideRevalidated', () => {
     expect(decideStored(decision.policy.toObject(), view()).action).toBe('serve')
   })
 
+  it('refreshes the entry from a 304 that repeats no validator (it answers our own conditional)', () => {
+    const { stored, policy } = revalidating(
+      { 'cache-control': 'max-age=60, must-revalidate', etag: '"a"' },
+      90,
+    )
+    const bare = answer(304, { date: new Date(T0 + 90_000).toUTCString() })
+    const decision = decideRevalidated(stored, policy, view(), bare, STALE_RULES)
+    expect(decision.action).toBe('refresh')
+    if (decision.action !== 'refresh') return
+    expect(decideStored(decision.policy.toObject(), view()).action).toBe('serve')
+  })
+
   it('fetches the resource whole after a 304 for another representation', () => {
     const { stored, policy } = revalidating({ 'cache-control': 'max-age=60', etag: '"a"' }, 90)
     const other = answer(304, { etag: '"b"' })

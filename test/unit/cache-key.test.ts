@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { globsMatcher } from '../../worker/cache/glob'
 import {
   cacheKey,
+  isUnkeyed,
   keyOf,
   normalizedQuery,
   normalizedUrl,
@@ -124,6 +125,14 @@ describe('shareableHeaders', () => {
   ])('leaves out %s, which is not in the key', (name) => {
     expect(shared.has(name)).toBe(false)
   })
+
+  it.each(['true-client-ip', 'x-client-ip', 'x-backend-host', 'x-forwarded', 'x_forwarded_host'])(
+    'leaves out %s, which names the client or the host',
+    (name) => {
+      expect(isUnkeyed(name)).toBe(true)
+      expect(shareableHeaders(new Headers({ [name]: 'evil.example' })).has(name)).toBe(false)
+    },
+  )
 
   it('keeps content negotiation and credentials (the storage rules judge those)', () => {
     expect(shared.get('accept')).toBe('text/html')

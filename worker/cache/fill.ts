@@ -43,6 +43,8 @@ export function storeResponse(
     readerCacheControl: request.headers.get('cache-control'),
     response,
     defaultTtl: rules.defaultTtl(decodedPath(url.pathname), response.headers.get('content-type')),
+    heuristic: rules.settings,
+    failed: !!outcome.failed,
     origin: outcome.origin?.id ?? null,
     staleIfErrorSeconds: rules.settings.staleIfErrorSeconds,
   })

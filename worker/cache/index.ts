@@ -21,7 +21,7 @@ import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
 import { answer } from './answer'
 import { flightFor, type Landing, mayLead, mayWait, takeOff, waitFor } from './collapse'
-import { decideRevalidated, decideStored } from './decide'
+import { decideRevalidated, decideStored, keepsFailure } from './decide'
 import { fastHeaders, isFreshHit } from './fast-hit'
 import { askOrigin, shareFailure, storeRefreshed, storeResponse } from './fill'
 import { invalidate } from './invalidate'
@@ -89,7 +89,7 @@ export async function throughCache(
     ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
     : policyRequest(key, url.host, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
-  if (!stored) return fetchMissing(cacheable, cacheMs)
+  if (!stored) return fetchMissing(cacheable, cacheMs, true)
   return fromStored(cacheable, stored, cacheMs)
 }
 
@@ -122,14 +122,20 @@ function fromStored(
  * A miss (collapse.ts): waits for the fill of the same key already in flight in this isolate and
  * answers from what it stored, or leads the fill that the next misses wait for.
  */
-async function fetchMissing(cacheable: CacheableRequest, cacheMs: number): Promise<Served> {
+async function fetchMissing(
+  cacheable: CacheableRequest,
+  cacheMs: number,
+  nothingStored = false,
+): Promise<Served> {
   const { maxWaitMs } = cacheable.rules.settings.collapse
   const { headers } = cacheable.request
-  if (maxWaitMs === 0 || !mayWait(headers)) return fetchAndStore(cacheable, 'MISS', cacheMs)
+  const alone = () => fetchAndStore(cacheable, 'MISS', cacheMs, nothingStored)
+  if (maxWaitMs === 0 || !mayWait(headers)) return alone()
   const now = Date.now()
   const flight = flightFor(cacheable.key, now)
-  if (flight) return await afterFlight(cacheable, await waitFor(flight, maxWaitMs), cacheMs)
-  if (!mayLead(headers)) return fetchAndStore(cacheable, 'MISS', cacheMs)
+  if (flight)
+    return (await afterFlight(cacheable, await waitFor(flight, maxWaitMs), cacheMs)) ?? alone()
+  if (!mayLead(headers)) return alone()
   let land: (landing: Landing | Promise<Landing>) => void = () => {}
   const landing = new Promise<Landing>((resolve) => {
     land = resolve
@@ -137,7 +143,9 @@ async function fetchMissing(cacheable: CacheableRequest, cacheMs: number): Promi
   takeOff(cacheable.key, landing, now)
   try {
     const outcome = await askOrigin(cacheable)
-    if (!outcome.failed) return answerAndStore(cacheable, outcome, 'MISS', cacheMs, land)
+    if (!outcome.failed || (nothingStored && keepsFailure(outcome))) {
+      return answerAndStore(cacheable, outcome, 'MISS', cacheMs, nothingStored, land)
+    }
     const failure = await shareFailure(outcome)
     land({ kind: 'failed', failure: failure.shared })
     const origin = outcome.origin?.id
@@ -149,12 +157,15 @@ async function fetchMissing(cacheable: CacheableRequest, cacheMs: number): Promi
   }
 }
 
-/** A waiter's answer once the fill it waited for landed (collapse.ts lists the cases). */
+/**
+ * A waiter's answer once the fill it waited for landed (collapse.ts lists the cases), or
+ * `undefined` when it must ask the origin itself.
+ */
 async function afterFlight(
   cacheable: CacheableRequest,
   landing: Landing,
   cacheMs: number,
-): Promise<Served> {
+): Promise<Served | undefined> {
   if (landing.kind === 'failed' && landing.failure) {
     const { status, headers, body, origin } = landing.failure
     return {
@@ -184,8 +195,8 @@ async function afterFlight(
       return fromStored({ ...cacheable, view }, stored, cacheMs, true)
     }
   }
-  // Not shareable, not stored, late, or another variant: this reader asks the origin itself.
-  return fetchAndStore(cacheable, 'MISS', cacheMs)
+  // Not shareable, not stored, or late: this reader asks the origin itself.
+  return undefined
 }
 
 /** Methods other than GET and HEAD: to the origins, then invalidation after an unsafe one. */
@@ -219,8 +230,9 @@ async function fetchAndStore(
   cacheable: CacheableRequest,
   cache: 'MISS' | 'EXPIRED',
   cacheMs: number,
+  nothingStored = false,
 ): Promise<Served> {
-  return answerAndStore(cacheable, await askOrigin(cacheable), cache, cacheMs)
+  return answerAndStore(cacheable, await askOrigin(cacheable), cache, cacheMs, nothingStored)
 }
 
 /**
@@ -232,11 +244,14 @@ function answerAndStore(
   outcome: ProxyOutcome,
   cache: CacheStatus,
   cacheMs: number,
+  nothingStored = false,
   land?: (landing: Landing | Promise<Landing>) => void,
 ): Served {
   const { response } = outcome
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
-  if (outcome.failed) {
+  // An origin's 5xx is kept only where nothing is stored (never over a copy that may stand
+  // in for it) and only when the origin made it cacheable (`keepsFailure`).
+  if (outcome.failed && !(nothingStored && keepsFailure(outcome))) {
     land?.({ kind: 'failed', failure: undefined })
     return served
   }
@@ -303,7 +318,10 @@ async function revalidate(
       cacheable.context.ctx.waitUntil(storeRefreshed(cacheable, copy, fresh, stored.meta.origin))
       // A 304 refreshes headers only: the status stays the stored one (RFC 9111 §4.3.4).
       const status = stored.meta.policy.st
-      const refreshedCopy = answer(cacheable.request, body, readerHeaders(fresh), status)
+      const headers = readerHeaders(fresh)
+      // A cookie in the 304 is for this reader: passed on, never stored (`refreshed`).
+      for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie)
+      const refreshedCopy = answer(cacheable.request, body, headers, status)
       const origin = outcome.origin?.id
       return { response: refreshedCopy, cache: 'REVALIDATED', origin, outcome, cacheMs }
     }

@@ -3,6 +3,7 @@
  * when the answer is shared: the public scheme, host, path and normalized query are the key;
  * nothing else the reader sends may shape what is stored for everyone.
  */
+import { isProxyOnly } from '../proxy/headers'
 
 // Inside our reserved `/__georoute/` space, so no reader path can produce or collide with a key.
 const KEY_PREFIX = '/__georoute/cache/'
@@ -94,7 +95,7 @@ const UNKEYED = new Set([
 
 /** True for a request field that is not in the key: it never reaches a shareable request. */
 export function isUnkeyed(name: string): boolean {
-  return UNKEYED.has(name) || name.startsWith('x-forwarded-')
+  return UNKEYED.has(name) || isProxyOnly(name)
 }
 
 /** The reader's headers, less everything not in the key: what a shareable request may carry. */
