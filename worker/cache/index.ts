@@ -73,7 +73,7 @@ export async function throughCache(
       key,
       // Only a storable answer (which ends the pass) needs the request as a policy sees it.
       get view() {
-        return policyRequest(key, url.host, request.headers)
+        return policyRequest(key, url, request.headers)
       },
       fetchOrigin,
     }
@@ -82,8 +82,8 @@ export async function throughCache(
   // Step 2: the entry's full metadata (a foreign or corrupt one is a miss), then the decision.
   const stored = await full(entry)
   const view = stored
-    ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
-    : policyRequest(key, url.host, request.headers)
+    ? lookupRequest(key, url, request.headers, stored.meta.policy)
+    : policyRequest(key, url, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
   if (!stored) return fetchAndStore(cacheable, 'MISS', cacheMs, true)
 
