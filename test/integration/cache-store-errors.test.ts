@@ -8,7 +8,7 @@ const MEMORY = { maxBytes: 8 * 1024 * 1024, maxEntryBytes: 256 * 1024, maxAgeSec
 function meta(key: string) {
   const response = { status: 200, headers: new Headers({ 'cache-control': 'max-age=60' }) }
   const policy = newPolicy(
-    policyRequest(key, 'blog.example', new Headers()),
+    policyRequest(key, new URL('https://blog.example/'), new Headers()),
     null,
     response,
     undefined,

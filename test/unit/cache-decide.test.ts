@@ -11,10 +11,11 @@ import { invalidationTargets } from '../../worker/cache/invalidate'
 import { loadPolicy, type PolicyObject, policyRequest } from '../../worker/cache/policy'
 
 const KEY = 'https://blog.example/__georoute/cache/0/posts/a'
+const PUBLIC_URL = new URL('https://blog.example/posts/a')
 const T0 = Date.UTC(2030, 0, 1)
 const at = (seconds: number) => vi.setSystemTime(T0 + seconds * 1000)
 const view = (headers: Record<string, string> = {}) =>
-  policyRequest(KEY, 'blog.example', new Headers(headers))
+  policyRequest(KEY, PUBLIC_URL, new Headers(headers))
 const STALE_RULES = { staleIfErrorSeconds: 0, staleIfErrorOverridesOrigin: false }
 
 /** The storage facts of a 200 with `headers`, asked for without any request field. */

@@ -12,11 +12,12 @@ import {
 } from '../../worker/cache/policy'
 
 const KEY = 'https://blog.example/__georoute/cache/0/posts/a'
+const PUBLIC_URL = new URL('https://blog.example/posts/a')
 const T0 = Date.UTC(2030, 0, 1)
 const DATE = new Date(T0).toUTCString()
 const ago = (seconds: number) => new Date(T0 - seconds * 1000).toUTCString()
 const view = (headers: Record<string, string> = {}) =>
-  policyRequest(KEY, 'blog.example', new Headers(headers))
+  policyRequest(KEY, PUBLIC_URL, new Headers(headers))
 const at = (seconds: number) => vi.setSystemTime(T0 + seconds * 1000)
 
 interface Options {
@@ -301,7 +302,7 @@ describe('Vary: request fields normalised before matching', () => {
     const other = (value: string) =>
       judge(
         object,
-        lookupRequest(KEY, 'blog.example', new Headers({ 'accept-language': value }), object),
+        lookupRequest(KEY, PUBLIC_URL, new Headers({ 'accept-language': value }), object),
       ).verdict
     expect([other('de, en'), other('eN, De'), other(' en ,   de')]).toEqual([
       'fresh',

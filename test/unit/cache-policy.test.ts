@@ -4,6 +4,7 @@ import {
   isStorable,
   judge,
   keepSeconds,
+  lookupRequest,
   newPolicy,
   policyRequest,
   readerHeaders,
@@ -14,9 +15,10 @@ import {
 } from '../../worker/cache/policy'
 
 const KEY = 'https://blog.example/__georoute/cache/0/posts/a'
+const PUBLIC_URL = new URL('https://blog.example/posts/a')
 const T0 = Date.UTC(2030, 0, 1)
 const view = (headers: Record<string, string> = {}) =>
-  policyRequest(KEY, 'blog.example', new Headers(headers))
+  policyRequest(KEY, PUBLIC_URL, new Headers(headers))
 
 interface Options {
   status?: number
@@ -217,6 +219,54 @@ describe('judge: which requests an entry can serve', () => {
   it('serves a reader with Authorization from a public entry', () => {
     const { object } = stored({ 'cache-control': 'public, max-age=60' })
     expect(judge(object, view({ authorization: 'Bearer t' })).verdict).toBe('fresh')
+  })
+})
+
+describe('judge: Vary on what the origin saw', () => {
+  const varies = (field: string) => ({ 'cache-control': 'max-age=60', vary: field })
+  const lookup = (object: ReturnType<typeof stored>['object'], headers: Record<string, string>) =>
+    judge(object, lookupRequest(KEY, PUBLIC_URL, new Headers(headers), object)).verdict
+
+  it('stores the X-Forwarded-For the edge sent, not the one the reader sent', () => {
+    const { object } = stored(varies('X-Forwarded-For'), {
+      request: { 'cf-connecting-ip': '1.1.1.1', 'x-forwarded-for': '9.9.9.9' },
+    })
+    expect(object.reqh?.['x-forwarded-for']).toBe('1.1.1.1')
+  })
+
+  it('stores the public host and scheme for Vary: X-Forwarded-Host, X-Forwarded-Proto', () => {
+    const { object } = stored(varies('X-Forwarded-Host, X-Forwarded-Proto'), {
+      request: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
+    })
+    expect([object.reqh?.['x-forwarded-host'], object.reqh?.['x-forwarded-proto']]).toEqual([
+      'blog.example',
+      'https',
+    ])
+  })
+
+  it('matches Vary: X-Forwarded-For on the client address, never on a forged field', () => {
+    const { object } = stored(varies('X-Forwarded-For'), {
+      request: { 'cf-connecting-ip': '1.1.1.1' },
+    })
+    expect(lookup(object, { 'cf-connecting-ip': '1.1.1.1', 'x-forwarded-for': '2.2.2.2' })).toBe(
+      'fresh',
+    )
+    expect(lookup(object, { 'cf-connecting-ip': '2.2.2.2', 'x-forwarded-for': '1.1.1.1' })).toBe(
+      'unusable',
+    )
+  })
+
+  it('matches a field no fill carries as absent, whatever the reader sends', () => {
+    const { object } = stored(varies('True-Client-IP, Cookie, Expect'), {
+      request: { 'true-client-ip': '1.1.1.1', cookie: 'a=1', expect: '100-continue' },
+    })
+    expect(lookup(object, { 'true-client-ip': '2.2.2.2', cookie: 'b=2' })).toBe('fresh')
+  })
+
+  it('matches a field the reader names in Connection as absent', () => {
+    const { object } = stored(varies('X-Theme'), { request: { 'x-theme': 'dark' } })
+    expect(lookup(object, { connection: 'x-theme', 'x-theme': 'dark' })).toBe('unusable')
+    expect(lookup(object, { 'x-theme': 'dark' })).toBe('fresh')
   })
 })
 

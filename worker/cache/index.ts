@@ -77,7 +77,7 @@ export async function throughCache(
       key,
       // Only a storable answer (which ends the pass) needs the request as a policy sees it.
       get view() {
-        return policyRequest(key, url.host, request.headers)
+        return policyRequest(key, url, request.headers)
       },
       fetchOrigin,
     }
@@ -86,8 +86,8 @@ export async function throughCache(
   // Step 2: the entry's full metadata (a foreign or corrupt one is a miss), then the decision.
   const stored = await full(entry)
   const view = stored
-    ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
-    : policyRequest(key, url.host, request.headers)
+    ? lookupRequest(key, url, request.headers, stored.meta.policy)
+    : policyRequest(key, url, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
   if (!stored) return fetchMissing(cacheable, cacheMs, true)
   return fromStored(cacheable, stored, cacheMs)
@@ -191,7 +191,7 @@ async function afterFlight(
     const stored = await read(cacheable.key)
     if (stored) {
       const { request, key, url } = cacheable
-      const view = lookupRequest(key, url.host, request.headers, stored.meta.policy)
+      const view = lookupRequest(key, url, request.headers, stored.meta.policy)
       return fromStored({ ...cacheable, view }, stored, cacheMs, true)
     }
   }

@@ -3,6 +3,7 @@
  * RFC 5861's stale-while-revalidate and stale-if-error). Pure: no I/O, the clock is `Date.now`.
  */
 import CachePolicy from 'http-cache-semantics'
+import { connectionNamed, EDGE_FIELDS, edgeValue } from '../proxy/headers'
 import {
   cacheDirectives,
   type Directives,
@@ -10,7 +11,7 @@ import {
   parseAge,
   parseHttpDate,
 } from './directives'
-import { isUnkeyed } from './key'
+import { fillEdge, fillValue, isSentOnFill } from './key'
 
 export type PolicyObject = CachePolicy.CachePolicyObject
 type HeaderMap = Record<string, string>
@@ -117,41 +118,59 @@ export function varyNames(vary: string | string[] | null | undefined): string[] 
 }
 
 /**
- * The request as a policy judges it, from the reader's headers: only what a shareable request
- * carries to the origin (key.ts), so Vary is matched on what the origin saw. A HEAD reads the
- * GET entry; the reader's cache directives are left out (RFC 9111 §5.2.1 makes them
- * preferences: a reload must not empty the edge); `Accept-Encoding` too, since the runtime
- * negotiates encodings with each side itself.
+ * The request as a policy judges it: the fields a cache fill for this reader sends the origin
+ * (`fillValue`, key.ts: the reader's shareable fields that are forwarded, and the edge's own
+ * `X-Forwarded-*` and `CDN-Loop`), so that `Vary` is matched on what the origin saw when an
+ * entry is stored, and on what it would see for this reader when one is looked up, never on the
+ * reader's own values of fields the edge sets, drops or withholds. So `Vary: X-Forwarded-For`
+ * keeps one entry per client address (the edge's, not a forged one), `Vary: X-Forwarded-Host`
+ * matches on the public host, and a field no fill carries (`Cookie`, `True-Client-IP`, a
+ * hop-by-hop field) is absent on both sides: every reader matches the variant made without it.
+ * That is safe because it is what the origin answered: a fill never carries the reader's cookie,
+ * so the stored page is the cookie-less page (readers with bypass cookies bypass the cache).
+ * A HEAD reads the GET entry; the reader's cache directives are left out (RFC 9111 §5.2.1 makes
+ * them preferences: a reload must not empty the edge); `Accept-Encoding` too, since the runtime
+ * negotiates encodings with each side itself. `publicUrl`: the normalized URL the fill asks for.
  */
-export function policyRequest(key: string, host: string, headers: Headers): PolicyRequest {
+export function policyRequest(key: string, publicUrl: URL, headers: Headers): PolicyRequest {
   const map: HeaderMap = {}
+  const named = connectionNamed(headers)
   headers.forEach((value, name) => {
-    if (!isUnkeyed(name)) map[name] = value
+    if (isSentOnFill(name, named)) map[name] = value
   })
+  const edge = fillEdge(headers, publicUrl)
+  for (const name of EDGE_FIELDS) {
+    const value = edgeValue(name, headers, edge)
+    if (value !== undefined) map[name] = value
+  }
   delete map['accept-encoding']
   // Only whether it was sent matters to RFC 9111 §3.5; the credential itself is never stored.
   if (map.authorization !== undefined) map.authorization = 'present'
-  map.host = host
+  map.host = publicUrl.host
   return { url: key, method: 'GET', headers: map }
 }
 
 /**
  * The same request as `policyRequest`, reduced to what judging `stored` reads: the fields its
- * `Vary` names, and whether credentials were sent. Cheaper on the hit path than every field.
+ * `Vary` names (as a fill would send them, `fillValue`), and whether credentials were sent.
+ * Cheaper on the full path than every field; an entry without `Vary` costs nothing more.
  */
 export function lookupRequest(
   key: string,
-  host: string,
+  publicUrl: URL,
   headers: Headers,
   stored: PolicyObject,
 ): PolicyRequest {
-  const map: HeaderMap = { host }
+  const map: HeaderMap = { host: publicUrl.host }
   if (headers.has('authorization')) map.authorization = 'present'
-  for (const name of varyNames(stored.resh.vary)) {
-    const value = headers.get(name)
-    if (value !== null && name !== 'accept-encoding' && !isUnkeyed(name)) {
-      map[name] = normaliseVaried(name, value)
-    }
+  const vary = varyNames(stored.resh.vary)
+  if (vary.length === 0) return { url: key, method: 'GET', headers: map }
+  const edge = fillEdge(headers, publicUrl)
+  const named = connectionNamed(headers)
+  for (const name of vary) {
+    if (name === 'accept-encoding' || name === 'authorization') continue
+    const value = fillValue(name, headers, edge, named)
+    if (value !== undefined) map[name] = normaliseVaried(name, value)
   }
   return { url: key, method: 'GET', headers: map }
 }

@@ -115,11 +115,54 @@ export interface EdgeFacts {
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...INTERNAL])
 
 /** The field names listed in `Connection` (RFC 9110 §7.6.1), lowercased. */
-function connectionNamed(headers: Headers): Set<string> | undefined {
+export function connectionNamed(headers: Headers): Set<string> | undefined {
   const value = headers.get('connection')
   if (!value) return undefined
   return new Set(value.split(',').map((name) => name.trim().toLowerCase()))
 }
+
+/**
+ * True when the reader's field `name` (lowercase) is passed on to the origin; `named` holds the
+ * fields the reader's `Connection` lists (`connectionNamed`). The edge's own fields
+ * (`EDGE_FIELDS`) replace the reader's whatever this says.
+ */
+export function isForwarded(name: string, named: Set<string> | undefined): boolean {
+  return !NOT_FORWARDED.has(name) && !isProxyOnly(name) && !named?.has(name)
+}
+
+/** The fields the edge sets on every upstream request, from what it saw (`edgeValue`). */
+export const EDGE_FIELDS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'cdn-loop']
+
+/**
+ * The value the edge gives one of `EDGE_FIELDS` upstream (undefined: not sent), whatever the
+ * reader sent under that name: the client's address, the public scheme and host, and `CDN-Loop`
+ * with our token added to the reader's.
+ */
+export function edgeValue(name: string, incoming: Headers, edge: EdgeFacts): string | undefined {
+  switch (name) {
+    case 'x-forwarded-for':
+      return edge.clientIp || undefined
+    case 'x-forwarded-proto':
+      return edge.publicUrl.protocol.slice(0, -1)
+    case 'x-forwarded-host':
+      return edge.publicUrl.host
+    case 'cdn-loop': {
+      const loop = incoming.get('cdn-loop')
+      return loop ? `${loop}, ${CDN_LOOP_TOKEN}` : CDN_LOOP_TOKEN
+    }
+    default:
+      return undefined
+  }
+}
+
+/** Every field name the upstream rules above treat apart (for tests that compare rule sets). */
+export const RULED_NAMES: readonly string[] = [
+  ...HOP_BY_HOP,
+  ...EDGE_SET,
+  ...CLIENT_OR_HOST,
+  ...INTERNAL,
+  ...EDGE_FIELDS,
+]
 
 /** Headers for the origin: the reader's, less hop-by-hop and spoofable ones, plus ours. */
 export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
@@ -127,15 +170,12 @@ export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
   const named = connectionNamed(incoming)
   const headers = new Headers()
   for (const [name, value] of incoming) {
-    if (!NOT_FORWARDED.has(name) && !isProxyOnly(name) && !named?.has(name)) {
-      headers.append(name, value)
-    }
+    if (isForwarded(name, named)) headers.append(name, value)
   }
-  if (edge.clientIp) headers.set('x-forwarded-for', edge.clientIp)
-  headers.set('x-forwarded-proto', edge.publicUrl.protocol.slice(0, -1))
-  headers.set('x-forwarded-host', edge.publicUrl.host)
-  const loop = incoming.get('cdn-loop')
-  headers.set('cdn-loop', loop ? `${loop}, ${CDN_LOOP_TOKEN}` : CDN_LOOP_TOKEN)
+  for (const name of EDGE_FIELDS) {
+    const value = edgeValue(name, incoming, edge)
+    if (value !== undefined) headers.set(name, value)
+  }
   return headers
 }
 
