@@ -107,12 +107,16 @@ export const FAILURE_CLASSES = {
 /**
  * Tests seen to change outcome between identical runs here (a loaded 2-core machine), and why.
  * A flip of one of these alone is not a regression; a fix makes them pass every run.
- * (Empty since request collapsing, worker/cache/collapse.ts: a request that arrives after an
- * answer but before its store waits for that store, so `freshness-expires-invalid-*` and
- * `ccreq-*` no longer depend on which finishes first.)
+ * (The store race is gone since request collapsing, worker/cache/collapse.ts: a request that
+ * arrives after an answer but before its store waits for that store.)
  * @type {Record<string, string>}
  */
-export const UNSTABLE = {}
+export const UNSTABLE = {
+  // Seen failing in 3 of about 8 full runs, passing in every `--only` run: the same code as the
+  // baseline run that passed it.
+  'headers-store-Content-Range':
+    "the suite's server (Node, 5 s keep-alive) closes a pooled connection just as workerd reuses it: the runtime reports 'Network connection lost' after the server has read the request, and georoute's one same-origin resend of a GET that fails within 50 ms (RFC 9112 §9.3.1, as nginx and Envoy do) reaches the server twice, which the suite counts as a retry; about ten such resends happen in a full run, and this test is the one whose first request the server had already read",
+}
 
 /**
  * The diagnosis of each group of open failures (by id prefix), as of the commit that last
