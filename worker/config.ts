@@ -104,6 +104,15 @@ export const OriginListSchema = v.pipe(
 const RoutingSchema = v.strictObject({
   /** Time allowed for an origin's response headers, per attempt. Default: 10000. */
   attemptTimeoutMs: v.optional(integer(100, 120_000, 'attemptTimeoutMs'), 10_000),
+  /**
+   * Longest silence of an origin in the middle of a body, once its headers are in: the reader's
+   * answer is then cut (never stored) and the origin charged with a failure. Counts only while
+   * georoute waits for the origin, never while a slow reader catches up. Default: 10000, as long
+   * as an origin gets for its headers: a blog page arrives in a few chunks within milliseconds,
+   * and a large download keeps flowing. 0 turns it off (an origin that streams events with
+   * longer pauses).
+   */
+  bodyIdleTimeoutMs: v.optional(integer(0, 600_000, 'bodyIdleTimeoutMs'), 10_000),
   /** Time allowed for the whole request across attempts. Default: 25000. */
   deadlineMs: v.optional(integer(100, 300_000, 'deadlineMs'), 25_000),
   /** Origins tried at most, for a safe request. Default: 3. */

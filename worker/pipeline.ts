@@ -119,6 +119,9 @@ function finish(
 ) {
   const { response } = served
   const totalMs = Date.now() - started
+  // RFC 9213 as on Cloudflare: `Cloudflare-CDN-Cache-Control` is for this cache only and is
+  // not passed on (`CDN-Cache-Control` is); a stored copy's headers are already without it.
+  if (served.outcome) response.headers.delete('cloudflare-cdn-cache-control')
   if (served.cache) {
     for (const [name, value] of Object.entries(traceHeaders(served, totalMs))) {
       if (name === 'server-timing') response.headers.append(name, value)
@@ -241,6 +244,7 @@ async function route(
       originHosts: config.originHosts,
       routing,
       onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
+      onBodyEnd: (origin, failure) => judge.body(origin.id, failure, Date.now()),
       hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
     })
     judge.settle(Date.now())

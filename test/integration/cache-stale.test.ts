@@ -40,6 +40,57 @@ describe('revalidation', () => {
     expect([revalidated.cache, revalidated.body]).toEqual(['REVALIDATED', 'v1 page'])
   })
 
+  it('serves the stored body on a 304 that repeats no validator, asking the origin once', async () => {
+    answer(() => ({
+      body: 'v1 page',
+      headers: { ...V1, 'cache-control': 'max-age=60, must-revalidate' },
+    }))
+    await fetchThrough('/posts/bare-304')
+    later(61)
+    answer((r) => (r.headers['if-none-match'] === '"v1"' ? { status: 304 } : { status: 500 }))
+    const revalidated = await fetchThrough('/posts/bare-304')
+    expect([revalidated.status, revalidated.cache, revalidated.body]).toEqual([
+      200,
+      'REVALIDATED',
+      'v1 page',
+    ])
+    expect(received).toHaveLength(2)
+  })
+
+  it('asks with the Vary-ed request fields of the stored response', async () => {
+    const varies = { ...V1, vary: 'Abc' }
+    answer(() => ({ body: 'abc page', headers: varies }))
+    await fetchThrough('/posts/vary-abc', { headers: { abc: '123' } })
+    later(61)
+    answer(() => ({ status: 304 }))
+    await fetchThrough('/posts/vary-abc', { headers: { abc: '123' } })
+    expect(received[1]?.headers).toMatchObject({ abc: '123', 'if-none-match': '"v1"' })
+  })
+
+  it('passes a cookie in a 304 to its reader but does not store it', async () => {
+    answer(() => ({ body: 'v1 page', headers: V1 }))
+    await fetchThrough('/posts/cookie-304')
+    later(61)
+    answer(() => ({ status: 304, headers: { ...V1, 'set-cookie': 'a=b' } }))
+    const revalidated = await fetchThrough('/posts/cookie-304')
+    expect(revalidated.headers.get('set-cookie')).toBe('a=b')
+    const hit = await fetchThrough('/posts/cookie-304')
+    expect([hit.cache, hit.headers.get('set-cookie')]).toEqual(['HIT', null])
+  })
+
+  it('keeps the Date the origin sent on hits, fast and full', async () => {
+    const date = new Date(Date.now()).toUTCString()
+    answer(() => ({ body: 'dated', headers: { 'cache-control': 'max-age=600', date } }))
+    await fetchThrough('/posts/dated')
+    later(30)
+    const hit = await fetchThrough('/posts/dated')
+    expect([hit.cache, hit.headers.get('date'), hit.headers.get('age')]).toEqual([
+      'HIT',
+      date,
+      '30',
+    ])
+  })
+
   it('is fresh again after a 304', async () => {
     answer(() => ({ body: 'v1 page', headers: V1 }))
     await fetchThrough('/posts/b')

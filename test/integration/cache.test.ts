@@ -107,6 +107,24 @@ describe('the precomputed fast hit', () => {
   })
 })
 
+describe('the stored Date', () => {
+  it('is what a hit shows, also from fast facts stored before hits kept it', async () => {
+    const date = 'Tue, 01 Jan 2030 00:00:00 GMT'
+    answer(page({ 'cache-control': 'max-age=60', date }))
+    const key = 'https://blog.example/__georoute/cache/0/posts/undated-facts'
+    await fetchThrough('/posts/undated-facts')
+    const entry = await caches.default.match(key)
+    const headers = new Headers(entry?.headers)
+    const facts = JSON.parse(headers.get('x-georoute-fast') ?? '{}')
+    delete facts.headers.date
+    headers.set('x-georoute-fast', JSON.stringify(facts))
+    await caches.default.put(key, new Response(await entry?.text(), { headers }))
+    forgetAll()
+    const hit = await fetchThrough('/posts/undated-facts')
+    expect([hit.cache, hit.headers.get('date')]).toEqual(['HIT', date])
+  })
+})
+
 describe('entries it cannot read', () => {
   it('treats a corrupt entry as a miss and replaces it', async () => {
     await caches.default.put(

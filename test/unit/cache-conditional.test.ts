@@ -15,6 +15,17 @@ describe('notModified', () => {
     expect(check({ 'if-none-match': 'W/"v1"' })).toBe(true)
   })
 
+  it('takes only entity-tags from If-None-Match: a lowercase w/ or an unquoted tag matches nothing', () => {
+    expect(check({ 'if-none-match': 'w/"v1"' })).toBe(false)
+    expect(check({ 'if-none-match': 'v1' })).toBe(false)
+    expect(check({ 'if-none-match': 'x"v1"' })).toBe(false)
+  })
+
+  it('reads entity-tags that contain commas', () => {
+    const listed = new Headers({ etag: '"a,b"' })
+    expect(notModified(new Headers({ 'if-none-match': '"c", "a,b"' }), 200, listed)).toBe(true)
+  })
+
   it('is true for If-None-Match: *', () => {
     expect(check({ 'if-none-match': '*' })).toBe(true)
   })
@@ -33,6 +44,14 @@ describe('notModified', () => {
 
   it('is false when it changed after If-Modified-Since', () => {
     expect(check({ 'if-modified-since': 'Mon, 31 Dec 2029 00:00:00 GMT' })).toBe(false)
+  })
+
+  it('evaluates If-Modified-Since against the Date of a response without Last-Modified', () => {
+    const dated = new Headers({ date: LAST_MODIFIED })
+    const since = (value: string) =>
+      notModified(new Headers({ 'if-modified-since': value }), 200, dated)
+    expect(since(LAST_MODIFIED)).toBe(true)
+    expect(since('Mon, 31 Dec 2029 00:00:00 GMT')).toBe(false)
   })
 
   it('is false for a status other than 200', () => {

@@ -11,10 +11,11 @@ import { invalidationTargets } from '../../worker/cache/invalidate'
 import { loadPolicy, type PolicyObject, policyRequest } from '../../worker/cache/policy'
 
 const KEY = 'https://blog.example/__georoute/cache/0/posts/a'
+const PUBLIC_URL = new URL('https://blog.example/posts/a')
 const T0 = Date.UTC(2030, 0, 1)
 const at = (seconds: number) => vi.setSystemTime(T0 + seconds * 1000)
 const view = (headers: Record<string, string> = {}) =>
-  policyRequest(KEY, 'blog.example', new Headers(headers))
+  policyRequest(KEY, PUBLIC_URL, new Headers(headers))
 const STALE_RULES = { staleIfErrorSeconds: 0, staleIfErrorOverridesOrigin: false }
 
 /** The storage facts of a 200 with `headers`, asked for without any request field. */
@@ -134,6 +135,18 @@ describe('decideRevalidated', () => {
     expect(decision.action).toBe('refresh')
     if (decision.action !== 'refresh') return
     expect(decision.policy.timeToLive()).toBe(120_000)
+    expect(decideStored(decision.policy.toObject(), view()).action).toBe('serve')
+  })
+
+  it('refreshes the entry from a 304 that repeats no validator (it answers our own conditional)', () => {
+    const { stored, policy } = revalidating(
+      { 'cache-control': 'max-age=60, must-revalidate', etag: '"a"' },
+      90,
+    )
+    const bare = answer(304, { date: new Date(T0 + 90_000).toUTCString() })
+    const decision = decideRevalidated(stored, policy, view(), bare, STALE_RULES)
+    expect(decision.action).toBe('refresh')
+    if (decision.action !== 'refresh') return
     expect(decideStored(decision.policy.toObject(), view()).action).toBe('serve')
   })
 

@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { globsMatcher } from '../../worker/cache/glob'
 import {
   cacheKey,
+  fillEdge,
+  fillValue,
+  isUnkeyed,
   keyOf,
   normalizedQuery,
   normalizedUrl,
   shareableHeaders,
+  UNKEYED_NAMES,
 } from '../../worker/cache/key'
+import { RULED_NAMES, upstreamHeaders } from '../../worker/proxy/headers'
 
 const isIgnored = globsMatcher(['utm_*', 'fbclid', 'gclid', 'mc_eid'])
 const key = (url: string, generation = 0) =>
@@ -125,9 +130,80 @@ describe('shareableHeaders', () => {
     expect(shared.has(name)).toBe(false)
   })
 
+  it.each(['true-client-ip', 'x-client-ip', 'x-backend-host', 'x-forwarded', 'x_forwarded_host'])(
+    'leaves out %s, which names the client or the host',
+    (name) => {
+      expect(isUnkeyed(name)).toBe(true)
+      expect(shareableHeaders(new Headers({ [name]: 'evil.example' })).has(name)).toBe(false)
+    },
+  )
+
   it('keeps content negotiation and credentials (the storage rules judge those)', () => {
     expect(shared.get('accept')).toBe('text/html')
     expect(shared.get('accept-language')).toBe('fr')
     expect(shared.get('authorization')).toBe('Bearer t')
+  })
+})
+
+describe('fillValue: what the origin sees of a field on a cache fill', () => {
+  const PUBLIC = new URL('https://blog.example/posts/a')
+  const value = (name: string, init: Record<string, string>) => {
+    const reader = new Headers(init)
+    return fillValue(name, reader, fillEdge(reader, PUBLIC))
+  }
+
+  it("is the client's address for X-Forwarded-For, whatever the reader sent", () => {
+    const init = { 'cf-connecting-ip': '1.1.1.1', 'x-forwarded-for': '2.2.2.2' }
+    expect(value('x-forwarded-for', init)).toBe('1.1.1.1')
+  })
+
+  it('is absent for X-Forwarded-For when the edge knows no client address', () => {
+    expect(value('x-forwarded-for', { 'x-forwarded-for': '2.2.2.2' })).toBeUndefined()
+  })
+
+  it('is the public host and scheme for X-Forwarded-Host and X-Forwarded-Proto', () => {
+    const init = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' }
+    expect([value('x-forwarded-host', init), value('x-forwarded-proto', init)]).toEqual([
+      'blog.example',
+      'https',
+    ])
+  })
+
+  it("is the reader's CDN-Loop with our token added", () => {
+    expect(value('cdn-loop', { 'cdn-loop': 'other' })).toBe('other, georoute')
+  })
+
+  it.each([
+    ['cookie', 'a=1'],
+    ['true-client-ip', '1.1.1.1'],
+    ['x_forwarded_host', 'evil.example'],
+    ['te', 'trailers'],
+    ['expect', '100-continue'],
+    ['cf-connecting-ip', '1.1.1.1'],
+    ['if-none-match', '"v1"'],
+  ])('is absent for %s, which no fill carries', (name, sent) => {
+    expect(value(name, { [name]: sent })).toBeUndefined()
+  })
+
+  it('is absent for a field the reader names in Connection', () => {
+    expect(value('x-theme', { connection: 'x-theme', 'x-theme': 'dark' })).toBeUndefined()
+  })
+
+  it("is the reader's own value for a field the key keeps", () => {
+    expect(value('accept-language', { 'accept-language': 'fr' })).toBe('fr')
+  })
+
+  it('agrees with the headers a fill sends for every name the upstream and key rules list', () => {
+    const names = [
+      ...new Set([...RULED_NAMES, ...UNKEYED_NAMES, 'accept-language', 'x-theme', 'x-custom']),
+    ]
+    const reader = new Headers({ 'cf-connecting-ip': '1.1.1.1' })
+    for (const name of names) if (name !== 'connection') reader.set(name, `v-${name}`)
+    reader.set('connection', 'keep-alive, x-theme')
+    const edge = fillEdge(reader, PUBLIC)
+    const sent = upstreamHeaders(shareableHeaders(reader), edge)
+    for (const name of names) {
+      expect([name, fillValue(name, reader, edge)]).toEqual([name, sent.get(name) ?? undefined])
+    }
   })
 })

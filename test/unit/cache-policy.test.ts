@@ -4,18 +4,21 @@ import {
   isStorable,
   judge,
   keepSeconds,
+  lookupRequest,
   newPolicy,
   policyRequest,
   readerHeaders,
   refreshed,
+  selectedBy304,
   servableOnError,
   validators,
 } from '../../worker/cache/policy'
 
 const KEY = 'https://blog.example/__georoute/cache/0/posts/a'
+const PUBLIC_URL = new URL('https://blog.example/posts/a')
 const T0 = Date.UTC(2030, 0, 1)
 const view = (headers: Record<string, string> = {}) =>
-  policyRequest(KEY, 'blog.example', new Headers(headers))
+  policyRequest(KEY, PUBLIC_URL, new Headers(headers))
 
 interface Options {
   status?: number
@@ -219,6 +222,54 @@ describe('judge: which requests an entry can serve', () => {
   })
 })
 
+describe('judge: Vary on what the origin saw', () => {
+  const varies = (field: string) => ({ 'cache-control': 'max-age=60', vary: field })
+  const lookup = (object: ReturnType<typeof stored>['object'], headers: Record<string, string>) =>
+    judge(object, lookupRequest(KEY, PUBLIC_URL, new Headers(headers), object)).verdict
+
+  it('stores the X-Forwarded-For the edge sent, not the one the reader sent', () => {
+    const { object } = stored(varies('X-Forwarded-For'), {
+      request: { 'cf-connecting-ip': '1.1.1.1', 'x-forwarded-for': '9.9.9.9' },
+    })
+    expect(object.reqh?.['x-forwarded-for']).toBe('1.1.1.1')
+  })
+
+  it('stores the public host and scheme for Vary: X-Forwarded-Host, X-Forwarded-Proto', () => {
+    const { object } = stored(varies('X-Forwarded-Host, X-Forwarded-Proto'), {
+      request: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
+    })
+    expect([object.reqh?.['x-forwarded-host'], object.reqh?.['x-forwarded-proto']]).toEqual([
+      'blog.example',
+      'https',
+    ])
+  })
+
+  it('matches Vary: X-Forwarded-For on the client address, never on a forged field', () => {
+    const { object } = stored(varies('X-Forwarded-For'), {
+      request: { 'cf-connecting-ip': '1.1.1.1' },
+    })
+    expect(lookup(object, { 'cf-connecting-ip': '1.1.1.1', 'x-forwarded-for': '2.2.2.2' })).toBe(
+      'fresh',
+    )
+    expect(lookup(object, { 'cf-connecting-ip': '2.2.2.2', 'x-forwarded-for': '1.1.1.1' })).toBe(
+      'unusable',
+    )
+  })
+
+  it('matches a field no fill carries as absent, whatever the reader sends', () => {
+    const { object } = stored(varies('True-Client-IP, Cookie, Expect'), {
+      request: { 'true-client-ip': '1.1.1.1', cookie: 'a=1', expect: '100-continue' },
+    })
+    expect(lookup(object, { 'true-client-ip': '2.2.2.2', cookie: 'b=2' })).toBe('fresh')
+  })
+
+  it('matches a field the reader names in Connection as absent', () => {
+    const { object } = stored(varies('X-Theme'), { request: { 'x-theme': 'dark' } })
+    expect(lookup(object, { connection: 'x-theme', 'x-theme': 'dark' })).toBe('unusable')
+    expect(lookup(object, { 'x-theme': 'dark' })).toBe('fresh')
+  })
+})
+
 describe('servableOnError', () => {
   const rules = { staleIfErrorSeconds: 86_400, staleIfErrorOverridesOrigin: false }
   const servable = (cc: string, seconds: number, overrides: Partial<typeof rules> = {}) => {
@@ -288,6 +339,20 @@ describe('readerHeaders', () => {
     const defaulted = stored({ 'content-type': 'text/html' }, { defaultTtl: 60 })
     expect(readerHeaders(defaulted.policy).has('cache-control')).toBe(false)
   })
+  it('keeps the Date the origin sent, however old the copy', () => {
+    const date = new Date(T0).toUTCString()
+    const { object } = stored({ 'cache-control': 'max-age=600', date })
+    at(42)
+    const headers = readerHeaders(judge(object, view()).policy)
+    expect(headers.get('date')).toBe(date)
+    expect(headers.get('age')).toBe('42')
+  })
+
+  it('dates a copy the origin sent undated when it was received', () => {
+    const { object } = stored({ 'cache-control': 'max-age=600' })
+    at(42)
+    expect(readerHeaders(judge(object, view()).policy).get('date')).toBe(new Date(T0).toUTCString())
+  })
 })
 
 describe('revalidation', () => {
@@ -317,9 +382,77 @@ describe('revalidation', () => {
     expect(judge(result.policy.toObject(), view()).verdict).toBe('fresh')
   })
 
+  it('refreshes a copy from a 304 that repeats no validator', () => {
+    const { policy } = stored({ 'cache-control': 'max-age=60', etag: '"v1"' })
+    at(100)
+    const result = refreshed(policy, view(), new Headers({ 'cache-control': 'max-age=300' }))
+    expect(result.matches).toBe(true)
+    at(350)
+    expect(judge(result.policy.toObject(), view()).verdict).toBe('fresh')
+  })
+
+  it('adds the fields of a 304 the stored response lacked, and replaces those it had', () => {
+    const { policy } = stored({ 'cache-control': 'max-age=60', etag: '"v1"', 'x-a': '1' })
+    const result = refreshed(policy, view(), new Headers({ 'x-a': '2', 'x-b': '3' }))
+    const headers = readerHeaders(result.policy)
+    expect([headers.get('x-a'), headers.get('x-b'), headers.get('etag')]).toEqual([
+      '2',
+      '3',
+      '"v1"',
+    ])
+  })
+
+  it('keeps the length and coding of the stored body and never stores a cookie from a 304', () => {
+    const { policy } = stored({
+      'cache-control': 'max-age=60',
+      etag: '"v1"',
+      'content-type': 'text/plain',
+      'content-length': '5',
+    })
+    const result = refreshed(
+      policy,
+      view(),
+      new Headers({ 'content-length': '0', 'content-encoding': 'gzip', 'set-cookie': 'a=b' }),
+    )
+    const headers = result.policy.toObject().resh
+    expect(headers['content-length']).toBe('5')
+    expect(headers['content-encoding']).toBeUndefined()
+    expect(headers['set-cookie']).toBeUndefined()
+  })
+
+  it('counts the age of a refreshed copy from the 304, not from the first fill', () => {
+    const { policy } = stored({ 'cache-control': 'max-age=60', etag: '"v1"', age: '50' })
+    at(100)
+    const result = refreshed(policy, view(), new Headers({ etag: '"v1"' }))
+    expect(readerHeaders(result.policy).get('age')).toBe('0')
+  })
+
   it('does not refresh a copy from a 304 for another representation', () => {
     const { policy } = stored({ 'cache-control': 'max-age=60', etag: '"v1"' })
     expect(refreshed(policy, view(), new Headers({ etag: '"v2"' })).matches).toBe(false)
+  })
+})
+
+describe('selectedBy304', () => {
+  it('matches a strong ETag only to the same strong ETag', () => {
+    expect(selectedBy304({ etag: '"a"' }, { etag: '"a"' })).toBe(true)
+    expect(selectedBy304({ etag: 'W/"a"' }, { etag: '"a"' })).toBe(false)
+    expect(selectedBy304({ etag: '"a"' }, { etag: '"b"' })).toBe(false)
+  })
+
+  it('matches a weak ETag by weak comparison', () => {
+    expect(selectedBy304({ etag: '"a"' }, { etag: 'W/"a"' })).toBe(true)
+    expect(selectedBy304({ etag: 'W/"a"' }, { etag: 'W/"a"' })).toBe(true)
+  })
+
+  it('matches by Last-Modified when the 304 has no entity tag', () => {
+    const date = 'Wed, 01 Jan 2020 00:00:00 GMT'
+    expect(selectedBy304({ 'last-modified': date }, { 'last-modified': date })).toBe(true)
+    expect(selectedBy304({ etag: '"a"' }, { 'last-modified': date })).toBe(false)
+  })
+
+  it('selects the stored response for a 304 with no validator', () => {
+    expect(selectedBy304({ etag: '"a"' }, {})).toBe(true)
   })
 })
 
@@ -376,13 +509,13 @@ describe('fastHit: the precomputed hit agrees with the full policy', () => {
     expect(fastHit(object)).toBeUndefined()
   })
 
-  it('has no fast path for heuristic freshness over a day (the library adds a warning as it ages)', () => {
+  it('has a fast path for heuristic freshness, capped at heuristicMaxSeconds', () => {
     const { object } = stored({
       date: new Date(T0).toUTCString(),
       'last-modified': new Date(T0 - 365 * 86_400_000).toUTCString(),
     })
     expect(judge(object, view()).verdict).toBe('fresh')
-    expect(fastHit(object)).toBeUndefined()
+    expect(fastHit(object)?.until).toBe(T0 + 86_400_000)
   })
 
   it('has no fast path for an entry stored stale', () => {

@@ -120,6 +120,48 @@ describe('upstreamHeaders', () => {
     expect(upstream({ [name]: 'evil' }).has(name)).toBe(false)
   })
 
+  it.each([
+    'true-client-ip',
+    'x-client-ip',
+    'client-ip',
+    'x-cluster-client-ip',
+    'fastly-client-ip',
+    'x-originating-ip',
+    'x-remote-ip',
+    'x-remote-addr',
+    'x-proxyuser-ip',
+    'x-forwarded',
+    'forwarded-for',
+    'x-original-forwarded-for',
+    'x-forwarded-server',
+    'x-forwarded-client-cert',
+    'x-forwarded-anything',
+    'x-host',
+    'x-backend-host',
+    'x-original-host',
+    'x-http-host-override',
+    'incap-client-ip',
+    'x-sucuri-clientip',
+  ])('drops %s from the reader, which origins trust for the client address or the host', (name) => {
+    expect(upstream({ [name]: '6.6.6.6' }).has(name)).toBe(false)
+  })
+
+  it.each(['x_forwarded_host', 'x_forwarded_for', 'x-real_ip', 'client_ip', 'my_header'])(
+    'drops %s: a CGI origin reads underscores as dashes (HTTP_X_FORWARDED_HOST), as nginx drops them',
+    (name) => {
+      expect(upstream({ [name]: 'evil.example' }).has(name)).toBe(false)
+    },
+  )
+
+  it('keeps the X-Forwarded-* it sets itself over a reader value with underscores', () => {
+    const headers = upstream({ x_forwarded_host: 'evil.example', x_forwarded_for: '6.6.6.6' })
+    expect([...headers.keys()].filter((name) => name.includes('forwarded'))).toEqual([
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+    ])
+  })
+
   it('drops Expect: the edge holds the body already, and a 100 from the origin would end the fetch', () => {
     expect(upstream({ expect: '100-continue' }).has('expect')).toBe(false)
   })

@@ -154,6 +154,28 @@ describe('RequestJudge', () => {
     expect(passive.get('a')?.ejectedUntil).toBeGreaterThan(T0 + 2)
   })
 
+  it('counts a good answer only once its body has ended whole', () => {
+    const passive = new PassiveHealth()
+    const judge = new RequestJudge(passive, ORIGINS)
+    judge.attempt({ ...ok('a'), bodyPending: true }, T0)
+    judge.settle(T0)
+    expect(passive.get('a')).toBeUndefined()
+    judge.body('a', undefined, T0 + 50)
+    expect(passive.get('a')).toMatchObject({ failures: 0, latencyMs: 20 })
+  })
+
+  it('ejects an origin whose bodies stalled three requests in a row', () => {
+    const passive = new PassiveHealth()
+    for (let i = 0; i < 3; i++) {
+      const judge = new RequestJudge(passive, ORIGINS)
+      judge.attempt({ ...ok('a'), bodyPending: true }, T0 + i)
+      judge.settle(T0 + i)
+      judge.body('a', 'body stalled', T0 + i)
+    }
+    expect(passive.get('a')).toMatchObject({ lastFailure: 'body stalled' })
+    expect(passive.get('a')?.ejectedUntil).toBeGreaterThan(T0 + 2)
+  })
+
   it('does not let a success elsewhere in the request reset another origin', () => {
     const passive = new PassiveHealth()
     request(passive, [status('a', 503), ok('b')], T0)

@@ -3,7 +3,9 @@
  * validators they hold still match the response we are about to send.
  */
 
-const ENTITY_TAG = /(?:W\/)?"[^"]*"/g
+// One member of an If-None-Match list (RFC 9110 §8.8.3): `W/` (case-sensitive) then a quoted
+// opaque tag. Anything else (`w/"x"`, `x` unquoted) is no entity-tag and matches nothing.
+const ENTITY_TAG = /(?:^|,)\s*((?:W\/)?"[^"]*")\s*(?=,|$)/g
 const opaque = (tag: string) => tag.replace(/^W\//, '')
 
 /** Where header values are read from: a `Headers`, or a record with lower-case names. */
@@ -27,11 +29,15 @@ export function notModified(
     const etag = response.get('etag')
     if (!etag) return false
     if (ifNoneMatch.trim() === '*') return true
-    const tags = ifNoneMatch.match(ENTITY_TAG) ?? []
-    return tags.some((tag) => opaque(tag) === opaque(etag.trim()))
+    const own = opaque(etag.trim())
+    for (const [, tag] of ifNoneMatch.matchAll(ENTITY_TAG)) {
+      if (opaque(tag as string) === own) return true
+    }
+    return false
   }
   const since = Date.parse(request.get('if-modified-since') ?? '')
-  const modified = Date.parse(response.get('last-modified') ?? '')
+  // RFC 9111 §4.3.2: without a Last-Modified, the response's Date stands in for it.
+  const modified = Date.parse(response.get('last-modified') ?? response.get('date') ?? '')
   return Number.isFinite(since) && Number.isFinite(modified) && modified <= since
 }
 

@@ -7,6 +7,9 @@
  */
 import type CachePolicy from 'http-cache-semantics'
 import {
+  HEURISTIC,
+  type HeuristicRules,
+  hasExplicitFreshness,
   isStorable,
   judge,
   keepSeconds,
@@ -83,6 +86,23 @@ export function decideRevalidated(
   return fresh.matches ? { action: 'refresh', policy: fresh.policy } : { action: 'refetch' }
 }
 
+/**
+ * May the answer of a read where every origin failed (an origin's own 5xx) be stored, where
+ * nothing is stored yet? Only an origin's answer (never georoute's own 503 page) that makes
+ * itself cacheable: explicit freshness or `public` (RFC 9111 §3), or a status cacheable by
+ * default (501); `decideStorage` judges it as any other. A 502, 503 or 504 that says nothing
+ * is never kept, so the next reader gets a fresh try at the origins.
+ */
+export function keepsFailure(outcome: {
+  failed?: string
+  origin?: unknown
+  response: { status: number; headers: Headers }
+}): boolean {
+  if (outcome.failed !== 'all-failed' || !outcome.origin) return false
+  const { status, headers } = outcome.response
+  return HEURISTIC.has(status) || hasExplicitFreshness(headers)
+}
+
 /** What storing a full origin response needs to know. */
 export interface StorageFacts {
   /** The request with every field the origin saw: the response may name any in its `Vary`. */
@@ -92,6 +112,10 @@ export interface StorageFacts {
   response: { status: number; headers: Headers }
   /** Freshness from `settings.cache.defaultTtls` for a response that says nothing; or none. */
   defaultTtl: number | undefined
+  /** `settings.cache` heuristic freshness for a response with only `Last-Modified`. */
+  heuristic?: HeuristicRules
+  /** Every origin failed (`keepsFailure`): kept only while fresh, never as a stale stand-in. */
+  failed?: boolean
   /** Id of the origin that answered. */
   origin: string | null
   /** `settings.cache.staleIfErrorSeconds`: how long past freshness the copy may still serve. */
@@ -104,8 +128,10 @@ export type StorageDecision = { store: false } | { store: true; meta: Meta; keep
 /** Decides whether a full origin response may be kept for others (RFC 9111 §3). */
 export function decideStorage(facts: StorageFacts): StorageDecision {
   const { response } = facts
-  const policy = newPolicy(facts.request, facts.readerCacheControl, response, facts.defaultTtl)
+  const { request, readerCacheControl, defaultTtl, heuristic } = facts
+  const policy = newPolicy(request, readerCacheControl, response, defaultTtl, heuristic)
   if (!isStorable(policy, response.headers)) return { store: false }
+  if (facts.failed && policy.stale()) return { store: false }
   const meta: Meta = { policy: policy.toObject(), origin: facts.origin }
   return { store: true, meta, keepFor: keepSeconds(meta.policy, facts.staleIfErrorSeconds) }
 }

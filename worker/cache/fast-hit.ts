@@ -1,14 +1,20 @@
 /**
  * The facts of a fresh hit, worked out once when an entry is stored (`fastHit`) and kept next to
  * it, so that answering a fresh hit reads one small header, parses no policy and evaluates no
- * rule: only the clock decides (`isFreshHit`), and `fastHeaders` adds the current `Age`/`Date`.
+ * rule: only the clock decides (`isFreshHit`), and `fastHeaders` adds the current `Age`.
  */
-import { loadPolicy, type PolicyObject, varyNames, withoutDefaultMark } from './policy'
+import {
+  loadPolicy,
+  type PolicyObject,
+  servedHeaderMap,
+  varyNames,
+  withoutDefaultMark,
+} from './policy'
 
 /**
  * What a fresh hit needs, worked out once when the entry is stored, so that a hit neither parses
  * nor evaluates the policy: the time the entry stops being fresh, what its `Age` is computed
- * from, and the reader's headers without `Age` and `Date`.
+ * from, and the reader's headers without `Age` (with the stored `Date`: a hit never rewrites it).
  */
 export interface FastHit {
   /** Fresh until this time (ms since the epoch); a stale entry takes the full policy path. */
@@ -39,9 +45,8 @@ export function fastHit(stored: PolicyObject): FastHit | undefined {
   if (!explicit && maxAge > DAY_SECONDS) return undefined
   const freshFor = maxAge - policy.age()
   if (!(freshFor > 0)) return undefined
-  const headers = policy.responseHeaders()
+  const headers = servedHeaderMap(policy)
   delete headers.age
-  delete headers.date
   const ageValue = Number.parseInt(String(stored.resh.age ?? ''), 10)
   return {
     until: Date.now() + freshFor * 1000,
@@ -59,17 +64,7 @@ export function fastHit(stored: PolicyObject): FastHit | undefined {
 export function fastHeaders(hit: Readonly<FastHit>, now: number): Record<string, string> {
   const headers = { ...hit.headers }
   headers.age = String(Math.round(hit.ageValue + (now - hit.received) / 1000))
-  headers.date = httpDate(now)
   return headers
-}
-
-let lastDate = { second: Number.NaN, text: '' }
-
-/** `now` as an HTTP date (RFC 9110 §5.6.7), formatted once per second. */
-export function httpDate(now: number): string {
-  const second = Math.floor(now / 1000)
-  if (second !== lastDate.second) lastDate = { second, text: new Date(now).toUTCString() }
-  return lastDate.text
 }
 
 /**

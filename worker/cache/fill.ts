@@ -36,10 +36,12 @@ export function storeResponse(
   const { response } = outcome
   const { request, rules, url, key } = cacheable
   const decision = decideStorage({
-    request: policyRequest(key, url.host, request.headers),
+    request: policyRequest(key, url, request.headers),
     readerCacheControl: request.headers.get('cache-control'),
     response,
     defaultTtl: rules.defaultTtl(decodedPath(url.pathname), response.headers.get('content-type')),
+    heuristic: rules.settings,
+    failed: !!outcome.failed,
     origin: outcome.origin?.id ?? null,
     staleIfErrorSeconds: rules.settings.staleIfErrorSeconds,
   })

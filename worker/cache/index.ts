@@ -19,7 +19,7 @@
 import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
 import { answer } from './answer'
-import { decideRevalidated, decideStored } from './decide'
+import { decideRevalidated, decideStored, keepsFailure } from './decide'
 import { askOrigin, storeRefreshed, storeResponse } from './fill'
 import { invalidate } from './invalidate'
 import type { Pending } from './lookup'
@@ -73,7 +73,7 @@ export async function throughCache(
       key,
       // Only a storable answer (which ends the pass) needs the request as a policy sees it.
       get view() {
-        return policyRequest(key, url.host, request.headers)
+        return policyRequest(key, url, request.headers)
       },
       fetchOrigin,
     }
@@ -82,10 +82,10 @@ export async function throughCache(
   // Step 2: the entry's full metadata (a foreign or corrupt one is a miss), then the decision.
   const stored = await full(entry)
   const view = stored
-    ? lookupRequest(key, url.host, request.headers, stored.meta.policy)
-    : policyRequest(key, url.host, request.headers)
+    ? lookupRequest(key, url, request.headers, stored.meta.policy)
+    : policyRequest(key, url, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
-  if (!stored) return fetchAndStore(cacheable, 'MISS', cacheMs)
+  if (!stored) return fetchAndStore(cacheable, 'MISS', cacheMs, true)
 
   const decision = decideStored(stored.meta.policy, view)
   switch (decision.action) {
@@ -133,8 +133,9 @@ async function fetchAndStore(
   cacheable: CacheableRequest,
   cache: 'MISS' | 'EXPIRED',
   cacheMs: number,
+  nothingStored = false,
 ): Promise<Served> {
-  return answerAndStore(cacheable, await askOrigin(cacheable), cache, cacheMs)
+  return answerAndStore(cacheable, await askOrigin(cacheable), cache, cacheMs, nothingStored)
 }
 
 /** Answers with a full origin response, storing it in the background when it may be kept. */
@@ -143,10 +144,13 @@ function answerAndStore(
   outcome: ProxyOutcome,
   cache: CacheStatus,
   cacheMs: number,
+  nothingStored = false,
 ): Served {
   const { response } = outcome
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
-  if (outcome.failed) return served
+  // An origin's 5xx is kept only where nothing is stored (never over a copy that may stand
+  // in for it) and only when the origin made it cacheable (`keepsFailure`).
+  if (outcome.failed && !(nothingStored && keepsFailure(outcome))) return served
   const { request, key, context } = cacheable
   // Step 4: an answer that forbids sharing (no-store, private, Set-Cookie) starts a hit-for-pass
   // and is never stored: no policy to build, only a copy to retire. Others: `decideStorage`.
@@ -207,7 +211,10 @@ async function revalidate(
       cacheable.context.ctx.waitUntil(storeRefreshed(cacheable, copy, fresh, stored.meta.origin))
       // A 304 refreshes headers only: the status stays the stored one (RFC 9111 §4.3.4).
       const status = stored.meta.policy.st
-      const refreshedCopy = answer(cacheable.request, body, readerHeaders(fresh), status)
+      const headers = readerHeaders(fresh)
+      // A cookie in the 304 is for this reader: passed on, never stored (`refreshed`).
+      for (const cookie of response.headers.getSetCookie()) headers.append('set-cookie', cookie)
+      const refreshedCopy = answer(cacheable.request, body, headers, status)
       const origin = outcome.origin?.id
       return { response: refreshedCopy, cache: 'REVALIDATED', origin, outcome, cacheMs }
     }

@@ -3,6 +3,14 @@
  * when the answer is shared: the public scheme, host, path and normalized query are the key;
  * nothing else the reader sends may shape what is stored for everyone.
  */
+import {
+  connectionNamed,
+  EDGE_FIELDS,
+  type EdgeFacts,
+  edgeValue,
+  isForwarded,
+  isProxyOnly,
+} from '../proxy/headers'
 
 // Inside our reserved `/__georoute/` space, so no reader path can produce or collide with a key.
 const KEY_PREFIX = '/__georoute/cache/'
@@ -67,7 +75,7 @@ export function keyOf(origin: string, path: string, query: string, generation: n
 // them, and those bypass the cache. Conditionals, ranges and the reader's cache directives: we
 // answer those ourselves from the full response. The rest: override headers that frameworks
 // trust to build URLs, methods or hosts (cache poisoning through unkeyed input).
-const UNKEYED = new Set([
+export const UNKEYED_NAMES: readonly string[] = [
   'cookie',
   'cache-control',
   'pragma',
@@ -90,11 +98,12 @@ const UNKEYED = new Set([
   'x-real-ip',
   'x-url-scheme',
   'front-end-https',
-])
+]
+const UNKEYED = new Set(UNKEYED_NAMES)
 
 /** True for a request field that is not in the key: it never reaches a shareable request. */
 export function isUnkeyed(name: string): boolean {
-  return UNKEYED.has(name) || name.startsWith('x-forwarded-')
+  return UNKEYED.has(name) || isProxyOnly(name)
 }
 
 /** The reader's headers, less everything not in the key: what a shareable request may carry. */
@@ -104,4 +113,34 @@ export function shareableHeaders(headers: Headers): Headers {
     if (!isUnkeyed(name)) out.append(name, value)
   })
   return out
+}
+
+/** The edge facts of a cache fill for this reader: as the proxy step is given them (pipeline.ts). */
+export function fillEdge(headers: Headers, publicUrl: URL): EdgeFacts {
+  return { clientIp: headers.get('cf-connecting-ip'), publicUrl }
+}
+
+/**
+ * Whether the reader's field `name` reaches the origin on a cache fill (`askOrigin`): in the key
+ * (`shareableHeaders`) and forwarded upstream (`isForwarded`; `named`: `connectionNamed`). The
+ * edge's own fields (`EDGE_FIELDS`) are never the reader's.
+ */
+export function isSentOnFill(name: string, named: Set<string> | undefined): boolean {
+  return !EDGE_FIELDS.includes(name) && !isUnkeyed(name) && isForwarded(name, named)
+}
+
+/**
+ * The value the origin sees for the field `name` (lowercase) on a cache fill for this reader, or
+ * undefined when it sees none: what `upstreamHeaders(shareableHeaders(reader), edge)` holds,
+ * worked out for one name. `Vary` is matched on these (policy.ts), never on what the reader sent
+ * where that is not what reached the origin.
+ */
+export function fillValue(
+  name: string,
+  reader: Headers,
+  edge: EdgeFacts,
+  named: Set<string> | undefined = connectionNamed(reader),
+): string | undefined {
+  if (EDGE_FIELDS.includes(name)) return edgeValue(name, reader, edge)
+  return isSentOnFill(name, named) ? (reader.get(name) ?? undefined) : undefined
 }

@@ -1,4 +1,5 @@
 import type { Settings } from '../config'
+import { normalizedRoutePath } from '../paths'
 import { globsMatcher } from './glob'
 import type { CacheSettings } from './settings'
 
@@ -76,7 +77,7 @@ export function compileRules(settings: Pick<Settings, 'cache' | 'writes'>): Cach
     isIgnoredParam,
     bypass(headers, path) {
       if (!cache.enabled) return 'disabled'
-      if (bypassPath.test(decodedPath(path))) return 'path'
+      if (bypassPath.test(normalizedRoutePath(path))) return 'path'
       const cookies = headers.get('cookie')
       // A logged-in reader. (A pinned one bypasses too, but only once the pin is verified:
       // worker/pipeline.ts checks it before the cache.)

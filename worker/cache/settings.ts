@@ -82,8 +82,9 @@ export const CacheSettingsSchema = v.strictObject({
   /** `false` turns the edge cache off: every request goes to an origin. Default: true. */
   enabled: v.optional(v.boolean('must be true or false'), true),
   /**
-   * Freshness for responses that carry no caching headers at all (no Cache-Control, Expires or
-   * Pragma), by path: the first matching rule wins; no match, not cached. Applied only to
+   * Freshness for responses that carry no caching headers at all (no Cache-Control, targeted
+   * CDN-Cache-Control, Expires or Pragma), by path: the first matching rule wins; no match,
+   * heuristic freshness from Last-Modified (`heuristicFraction`), else not cached. Applied only to
    * statuses that RFC 9111 lets a cache keep heuristically (200, 301, 404, ...). Default: static
    * assets (`ASSET_PATHS`) 1 day; HTML pages and RSS/Atom feeds 60 seconds; nothing else.
    */
@@ -95,6 +96,23 @@ export const CacheSettingsSchema = v.strictObject({
       seconds: 60,
     },
   ]),
+  /**
+   * Heuristic freshness (RFC 9111 §4.2.2) for a response with `Last-Modified` but no explicit
+   * freshness (no `max-age`, `s-maxage` or `Expires`) and no `defaultTtls` rule: this share of
+   * the time since it was last modified, for the statuses RFC 9111 lets a cache keep
+   * heuristically (200, 301, 404, ...) or with `public`; 0 turns heuristics off. A response
+   * without `Last-Modified` (a dynamic page without validators) gets none. Default: 0.1.
+   */
+  heuristicFraction: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(0, 'heuristicFraction must be at least 0'),
+      v.maxValue(1, 'heuristicFraction must be at most 1'),
+    ),
+    0.1,
+  ),
+  /** The longest heuristic freshness, in seconds. Default: 86400 (1 day). */
+  heuristicMaxSeconds: v.optional(seconds('heuristicMaxSeconds'), 86_400),
   /**
    * Paths (and everything under them) never served from or stored in the cache; `writes.paths`
    * always bypass too. Default: the admin, login, cart and account paths of WordPress,

@@ -78,6 +78,8 @@ function parseFast(raw: string | null): Fast | undefined {
       typeof fast.status === 'number' &&
       typeof fast.headers === 'object' &&
       fast.headers !== null &&
+      // Facts stored before hits kept the stored Date have none: those take the full path.
+      typeof fast.headers.date === 'string' &&
       (fast.origin === null || typeof fast.origin === 'string') &&
       (fast.size === undefined || typeof fast.size === 'number')
     return valid ? fast : undefined
@@ -87,19 +89,46 @@ function parseFast(raw: string | null): Fast | undefined {
 }
 
 // Parsed fast-hit facts by their raw header: a hot entry's facts are parsed once per isolate.
-// Read-only once parsed (hits copy what they change); bounded by clearing when full.
+// Read-only once parsed (hits copy what they change). Keyed by the whole raw text, never a
+// digest: a collision would serve one entry's headers with another's body. Bounded by bytes:
+// each entry counts twice its raw length (the key, and the parsed strings it holds) plus a
+// fixed overhead; the oldest goes first, and facts over `MAX_MEMO_FACTS_BYTES` are parsed on
+// every hit instead (a blog's facts take a few hundred bytes).
+export const MAX_PARSED_FACTS_BYTES = 1024 * 1024
+const MAX_MEMO_FACTS_BYTES = 8 * 1024
+const FACTS_OVERHEAD = 256
 const parsedFacts = new Map<string, Fast | null>()
-const MAX_PARSED_FACTS = 1024
+let parsedFactsBytes = 0
 
-function cachedFast(raw: string | null): Fast | undefined {
+const factsBytes = (raw: string) => 2 * raw.length + FACTS_OVERHEAD
+
+/** The facts of a raw `x-georoute-fast` header, parsed once per isolate while memoized. */
+export function cachedFast(raw: string | null): Fast | undefined {
   if (!raw) return undefined
   let fast = parsedFacts.get(raw)
   if (fast === undefined) {
     fast = parseFast(raw) ?? null
-    if (parsedFacts.size >= MAX_PARSED_FACTS) parsedFacts.clear()
+    if (raw.length > MAX_MEMO_FACTS_BYTES) return fast ?? undefined
     parsedFacts.set(raw, fast)
+    parsedFactsBytes += factsBytes(raw)
+    for (const oldest of parsedFacts.keys()) {
+      if (parsedFactsBytes <= MAX_PARSED_FACTS_BYTES) break
+      parsedFacts.delete(oldest)
+      parsedFactsBytes -= factsBytes(oldest)
+    }
   }
   return fast ?? undefined
+}
+
+/** What the parsed-facts memo holds now: entries, and the bytes it counts against its bound. */
+export function parsedFactsNow(): { entries: number; bytes: number } {
+  return { entries: parsedFacts.size, bytes: parsedFactsBytes }
+}
+
+/** Forgets every parsed fact (tests). */
+export function clearParsedFacts(): void {
+  parsedFacts.clear()
+  parsedFactsBytes = 0
 }
 
 let defaultCache: Cache | undefined

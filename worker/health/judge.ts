@@ -35,6 +35,8 @@ export interface AttemptFacts {
   status?: number
   failure?: string
   lostHedge?: boolean
+  /** A good answer whose body is still coming: judged once it ends (`RequestJudge.body`). */
+  bodyPending?: boolean
 }
 
 /** A lost hedge counts as slow when the origin had waited this many times the winner's time. */
@@ -87,6 +89,8 @@ export function judge(
 export class RequestJudge {
   readonly #attempts: AttemptFacts[] = []
   readonly #judged = new Set<string>()
+  // Origin id → how the body of its answer ended: `null` whole (or cancelled by its reader).
+  readonly #bodies = new Map<string, string | null>()
   #settled = false
   readonly #passive: PassiveHealth
   readonly #origins: number
@@ -109,6 +113,16 @@ export class RequestJudge {
     this.#review(now)
   }
 
+  /**
+   * The body of `origin`'s answer has ended, whole (`failure` undefined) or not. A body cut
+   * mid-way (`body stalled`, `body error`) makes the answer a failure, not conclusive (a page
+   * can stall on every origin): it counts towards ejection like a 5xx.
+   */
+  body(origin: string, failure: string | undefined, now: number): void {
+    this.#bodies.set(origin, failure ?? null)
+    this.#review(now)
+  }
+
   /** The proxy has returned: what is still undecided is decided now. */
   settle(now: number): void {
     this.#settled = true
@@ -118,8 +132,13 @@ export class RequestJudge {
   #review(now: number): void {
     for (const attempt of this.#attempts) {
       if (this.#judged.has(attempt.origin)) continue
+      const body = this.#bodies.get(attempt.origin)
+      // A good answer is not over until its body is.
+      if (attempt.bodyPending && body === undefined) continue
       const others = this.#attempts.filter((a) => a.origin !== attempt.origin)
-      const judgement = judge(attempt, others, this.#settled)
+      const judgement: Judgement = body
+        ? { kind: 'failure', reason: body, conclusive: false }
+        : judge(attempt, others, this.#settled)
       if (judgement === 'pending') continue
       this.#judged.add(attempt.origin)
       if (judgement === 'blameless') continue

@@ -32,6 +32,49 @@ const EDGE_SET = [
   'x-rewrite-url',
 ]
 
+// The client's address or the host, as one CDN, load balancer or platform or another names it
+// (Akamai and Cloudflare, Fastly, Imperva, Sucuri, Rackspace, IIS ARR, WebLogic, Google, Microsoft).
+// WordPress plugins and frameworks read them to log, rate-limit, allow admin access or build URLs;
+// an origin behind georoute gets the reader's address in X-Forwarded-For only. Every
+// `X-Forwarded-*` is dropped as a family too (`isProxyOnly`).
+const CLIENT_OR_HOST = [
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'x-cluster-client-ip',
+  'fastly-client-ip',
+  'incap-client-ip',
+  'x-sucuri-clientip',
+  'x-arr-clientip',
+  'wl-proxy-client-ip',
+  'proxy-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-proxyuser-ip',
+  'x-appengine-user-ip',
+  'x-original-forwarded-for',
+  'forwarded-for',
+  'x-forwarded',
+  'x-host',
+  'x-backend-host',
+  'x-original-host',
+  'x-http-host-override',
+]
+
+// Set only by a proxy in front of the origin: a reader's own values never pass.
+const PROXY_ONLY = new Set([...EDGE_SET, ...CLIENT_OR_HOST])
+
+/**
+ * True for a field only a proxy may set (the client's address, the host, the URL), or one whose
+ * name has an underscore: CGI, PHP and WSGI turn `X-Forwarded-Host` and `X_Forwarded_Host` alike
+ * into `HTTP_X_FORWARDED_HOST`, so the second would pass for the first (nginx and Apache drop
+ * such names for the same reason). Never forwarded from the reader, on any request.
+ */
+export function isProxyOnly(name: string): boolean {
+  return PROXY_ONLY.has(name) || name.includes('_') || name.startsWith('x-forwarded-')
+}
+
 // Ours, or describing the reader's connection to the edge rather than ours to the origin.
 // `Expect: 100-continue` asks the next hop for a 100 before the body is sent: the edge already
 // holds the body (the runtime answered the reader's expectation), and the runtime's fetch takes
@@ -68,15 +111,58 @@ export interface EdgeFacts {
   publicUrl: URL
 }
 
-// Never forwarded from the reader, whatever `Connection` says.
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...EDGE_SET, ...INTERNAL])
+// Never forwarded from the reader, whatever `Connection` says (and neither is `isProxyOnly`).
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...INTERNAL])
 
 /** The field names listed in `Connection` (RFC 9110 §7.6.1), lowercased. */
-function connectionNamed(headers: Headers): Set<string> | undefined {
+export function connectionNamed(headers: Headers): Set<string> | undefined {
   const value = headers.get('connection')
   if (!value) return undefined
   return new Set(value.split(',').map((name) => name.trim().toLowerCase()))
 }
+
+/**
+ * True when the reader's field `name` (lowercase) is passed on to the origin; `named` holds the
+ * fields the reader's `Connection` lists (`connectionNamed`). The edge's own fields
+ * (`EDGE_FIELDS`) replace the reader's whatever this says.
+ */
+export function isForwarded(name: string, named: Set<string> | undefined): boolean {
+  return !NOT_FORWARDED.has(name) && !isProxyOnly(name) && !named?.has(name)
+}
+
+/** The fields the edge sets on every upstream request, from what it saw (`edgeValue`). */
+export const EDGE_FIELDS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'cdn-loop']
+
+/**
+ * The value the edge gives one of `EDGE_FIELDS` upstream (undefined: not sent), whatever the
+ * reader sent under that name: the client's address, the public scheme and host, and `CDN-Loop`
+ * with our token added to the reader's.
+ */
+export function edgeValue(name: string, incoming: Headers, edge: EdgeFacts): string | undefined {
+  switch (name) {
+    case 'x-forwarded-for':
+      return edge.clientIp || undefined
+    case 'x-forwarded-proto':
+      return edge.publicUrl.protocol.slice(0, -1)
+    case 'x-forwarded-host':
+      return edge.publicUrl.host
+    case 'cdn-loop': {
+      const loop = incoming.get('cdn-loop')
+      return loop ? `${loop}, ${CDN_LOOP_TOKEN}` : CDN_LOOP_TOKEN
+    }
+    default:
+      return undefined
+  }
+}
+
+/** Every field name the upstream rules above treat apart (for tests that compare rule sets). */
+export const RULED_NAMES: readonly string[] = [
+  ...HOP_BY_HOP,
+  ...EDGE_SET,
+  ...CLIENT_OR_HOST,
+  ...INTERNAL,
+  ...EDGE_FIELDS,
+]
 
 /** Headers for the origin: the reader's, less hop-by-hop and spoofable ones, plus ours. */
 export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
@@ -84,13 +170,12 @@ export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
   const named = connectionNamed(incoming)
   const headers = new Headers()
   for (const [name, value] of incoming) {
-    if (!NOT_FORWARDED.has(name) && !named?.has(name)) headers.append(name, value)
+    if (isForwarded(name, named)) headers.append(name, value)
   }
-  if (edge.clientIp) headers.set('x-forwarded-for', edge.clientIp)
-  headers.set('x-forwarded-proto', edge.publicUrl.protocol.slice(0, -1))
-  headers.set('x-forwarded-host', edge.publicUrl.host)
-  const loop = incoming.get('cdn-loop')
-  headers.set('cdn-loop', loop ? `${loop}, ${CDN_LOOP_TOKEN}` : CDN_LOOP_TOKEN)
+  for (const name of EDGE_FIELDS) {
+    const value = edgeValue(name, incoming, edge)
+    if (value !== undefined) headers.set(name, value)
+  }
   return headers
 }
 

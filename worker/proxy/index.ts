@@ -1,5 +1,6 @@
 import type { ResolvedOrigin, RoutingSettings } from '../config'
 import { downstreamHeaders, type EdgeFacts, type OriginHosts, upstreamHeaders } from './headers'
+import { type BodyFailure, idleTimeout, withDeclaredLength } from './idle'
 
 /** Why one attempt at one origin did not give a usable answer. */
 export type FailureReason = 'timeout' | 'connect error' | `status ${number}`
@@ -14,6 +15,8 @@ export interface Attempt {
   lostHedge?: boolean
   /** What the runtime said of a connect error (for the log line). */
   error?: string
+  /** A good answer whose body is still coming: its end is reported to `onBodyEnd`. */
+  bodyPending?: boolean
 }
 
 /** How the proxy step ended. */
@@ -37,6 +40,11 @@ export interface ProxyContext {
   routing: RoutingSettings
   /** Called after each attempt (passive health listens here). */
   onAttempt?: (origin: ResolvedOrigin, attempt: Attempt) => void
+  /**
+   * Called once the body of an attempt marked `bodyPending` ends: read whole or cancelled by
+   * its reader (no failure), stalled past `bodyIdleTimeoutMs`, or cut by the connection.
+   */
+  onBodyEnd?: (origin: ResolvedOrigin, failure?: BodyFailure) => void
   /** How long to wait for an origin before hedging to the next; `undefined` = never hedge. */
   hedgeDelayMs?: (origin: ResolvedOrigin) => number | undefined
   /** Clock in ms; injectable for tests. */
@@ -145,12 +153,24 @@ async function attempt(
   }
 }
 
-/** The origin's response with hop-by-hop removed and redirects pointed at the public host. */
-function forReader(response: Response, context: ProxyContext): Response {
+/**
+ * The origin's response with hop-by-hop removed and redirects pointed at the public host, its
+ * body cut when the origin stalls (`bodyIdleTimeoutMs`); `onEnd` hears how the body ended.
+ */
+function forReader(
+  response: Response,
+  context: ProxyContext,
+  onEnd?: (failure?: BodyFailure) => void,
+): Response {
   // Statuses that carry no body must be built with a null one (RFC 9110 §6.4.1).
   const empty = NULL_BODY_STATUS.has(response.status)
   if (empty) void response.body?.cancel()
-  return new Response(empty ? null : response.body, {
+  const idleMs = context.routing.bodyIdleTimeoutMs
+  let body = empty ? null : response.body
+  if (body && idleMs > 0) {
+    body = withDeclaredLength(idleTimeout(body, idleMs, onEnd), response.headers)
+  } else onEnd?.()
+  return new Response(body, {
     status: response.status,
     statusText: response.statusText,
     headers: downstreamHeaders(response.headers, context.originHosts, context.edge.publicUrl),
@@ -160,6 +180,25 @@ function forReader(response: Response, context: ProxyContext): Response {
 /** Reports an attempt to passive health, marking one we cancelled because another won. */
 function report(context: ProxyContext, origin: ResolvedOrigin, sent: Sent): void {
   context.onAttempt?.(origin, sent.lost ? { ...sent.attempt, lostHedge: true } : sent.attempt)
+}
+
+/**
+ * Reports the attempt whose answer reaches the reader and builds that answer. A good answer
+ * is not over until its body is: passive health hears how the body ended (`onBodyEnd`).
+ */
+function answer(
+  context: ProxyContext,
+  origin: ResolvedOrigin,
+  sent: Sent,
+  response: Response,
+): Response {
+  const { onBodyEnd } = context
+  if (!onBodyEnd || sent.attempt.failure) {
+    report(context, origin, sent)
+    return forReader(response, context)
+  }
+  report(context, origin, { ...sent, attempt: { ...sent.attempt, bodyPending: true } })
+  return forReader(response, context, (failure) => onBodyEnd(origin, failure))
 }
 
 /**
@@ -184,9 +223,10 @@ export async function proxyRequest(
   if (!isRetryable(request)) {
     const sent = await attempt(request, first, context, routing.deadlineMs, request.body)
     attempts.push(sent.attempt)
+    if (sent.response) {
+      return { response: answer(context, first, sent, sent.response), origin: first, attempts }
+    }
     report(context, first, sent)
-    if (sent.response)
-      return { response: forReader(sent.response, context), origin: first, attempts }
     return {
       response: writeFailed(sent.attempt.failure === 'timeout' ? 504 : 502),
       attempts,
@@ -248,7 +288,6 @@ async function raceOrigins(
     const origin = tries[settled.index]!
     const { sent } = settled
     attempts.push(sent.attempt)
-    report(context, origin, sent)
     if (sent.response && !sent.attempt.failure) {
       // First good answer wins: cancel the rest, and free any response that still arrives.
       for (const other of running.values()) {
@@ -259,8 +298,9 @@ async function raceOrigins(
         })
       }
       void last?.response.body?.cancel()
-      return { response: forReader(sent.response, context), origin, attempts }
+      return { response: answer(context, origin, sent, sent.response), origin, attempts }
     }
+    report(context, origin, sent)
     if (sent.response) {
       void last?.response.body?.cancel()
       last = { response: sent.response, origin }

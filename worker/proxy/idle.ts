@@ -1,0 +1,91 @@
+/**
+ * The idle timeout of a proxied body: once an origin's headers are in, the attempt timer is
+ * cleared, and an origin that then stops sending would hold the reader (and a cache fill) for
+ * as long as the connection lives, and pass for a success. Like nginx's `proxy_read_timeout`,
+ * the clock runs only while we wait for the origin's next chunk: a slow reader (backpressure)
+ * never trips it.
+ */
+
+/** Why a body ended early: the origin stopped sending, or the connection failed mid-body. */
+export type BodyFailure = 'body stalled' | 'body error'
+
+/** The error a stalled body ends with. */
+export class BodyStalled extends Error {
+  constructor(idleMs: number) {
+    super(`origin sent nothing for ${idleMs} ms mid-body`)
+    this.name = 'BodyStalled'
+  }
+}
+
+/**
+ * `body`, erroring with `BodyStalled` (and cancelling the origin's body) when the origin sends
+ * no chunk for `idleMs` while one is awaited. `onEnd` is called once: with no argument when the
+ * body was read to its end or cancelled by its reader, with the failure otherwise.
+ */
+export function idleTimeout(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  onEnd?: (failure?: BodyFailure) => void,
+): ReadableStream<Uint8Array> {
+  const source = body.getReader()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let ended = false
+  const end = (failure?: BodyFailure) => {
+    clearTimeout(timer)
+    if (ended) return false
+    ended = true
+    onEnd?.(failure)
+    return true
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        // One timer per awaited chunk: a blog page comes in a handful of chunks.
+        return new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            if (!end('body stalled')) return
+            const error = new BodyStalled(idleMs)
+            controller.error(error)
+            source.cancel(error).catch(() => {})
+            resolve()
+          }, idleMs)
+          source.read().then(
+            ({ done, value }) => {
+              if (ended) return resolve()
+              clearTimeout(timer)
+              if (done) {
+                end()
+                controller.close()
+              } else controller.enqueue(value)
+              resolve()
+            },
+            (error: unknown) => {
+              if (end('body error')) controller.error(error)
+              resolve()
+            },
+          )
+        })
+      },
+      cancel(reason) {
+        end()
+        return source.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/**
+ * `body` with the length the origin declared, when it declared one for the body as we get it
+ * (no `Content-Encoding`, which the runtime decodes): a JS stream alone would go to the reader
+ * chunked, losing the length, and a body cut short would then look whole; with the length, the
+ * reader sees it is short.
+ */
+export function withDeclaredLength(
+  body: ReadableStream<Uint8Array>,
+  headers: Headers,
+): ReadableStream<Uint8Array> {
+  const length = headers.get('content-length')
+  if (length === null || headers.has('content-encoding') || !/^\d{1,15}$/.test(length)) return body
+  return body.pipeThrough(new FixedLengthStream(Number(length)))
+}
