@@ -104,20 +104,15 @@ export const FAILURE_CLASSES = {
   },
 }
 
-const STORE_RACE =
-  'georoute stores a response after answering (waitUntil): when the next request arrives before that store completes it is not served from cache, so a test expecting no reuse can pass by luck, or one expecting revalidation miss it'
-
 /**
  * Tests seen to change outcome between identical runs here (a loaded 2-core machine), and why.
  * A flip of one of these alone is not a regression; a fix makes them pass every run.
+ * (Empty since request collapsing, worker/cache/collapse.ts: a request that arrives after an
+ * answer but before its store waits for that store, so `freshness-expires-invalid-*` and
+ * `ccreq-*` no longer depend on which finishes first.)
  * @type {Record<string, string>}
  */
-export const UNSTABLE = {
-  'freshness-expires-invalid-multiple-spaces': STORE_RACE,
-  'freshness-expires-invalid-1-digit-hour': STORE_RACE,
-  'ccreq-min-fresh-age': STORE_RACE,
-  'ccreq-no-cache-etag': STORE_RACE,
-}
+export const UNSTABLE = {}
 
 /**
  * The diagnosis of each group of open failures (by id prefix), as of the commit that last

@@ -52,6 +52,14 @@ export async function startFleet() {
       live.get(id)?.setMode(mode)
     },
     /**
+     * The delay of the 'slow' mode.
+     * @param {string} id
+     * @param {number} ms
+     */
+    setSlowMs(id, ms) {
+      live.get(id)?.setSlowMs(ms)
+    },
+    /**
      * Stops an origin: its port refuses connections until `revive`.
      * @param {string} id
      */

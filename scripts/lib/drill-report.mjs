@@ -1,6 +1,7 @@
 /**
  * docs/DRILLS.md: the drill's results per fault, the goals, and how the drill was run.
  */
+import { HERD_GOAL, herdCaches, herdOrigins } from './drill-herd.mjs'
 
 /**
  * @typedef {Awaited<ReturnType<typeof import('./drill-run.mjs').runDrill>>} DrillRun
@@ -33,6 +34,26 @@ function allDownCell(r) {
  */
 export function summaryLine(r) {
   return `${r.name}: ${r.gets} GETs, ${r.failedGets} failed; ${r.posts} POSTs (${r.postsOk} ok, ${r.postsRefused} refused cleanly, ${r.postsOther} other), ${r.duplicatedPosts} duplicated; moved away ${seconds(r.movedAwayMs, r.movedApplies, r.recoveryWindowMs, r.alreadyAway)}, back ${seconds(r.backMs, r.backApplies, r.recoveryWindowMs)}${r.writesApply ? `, writes taken again ${seconds(r.writesBackMs, true, r.recoveryWindowMs)}` : ''}${r.allDown ? `; all down: ${allDownCell(r)}` : ''}`
+}
+
+/**
+ * The thundering herd after a purge, when the drill ran it.
+ * @param {DrillRun['herd']} herd
+ */
+function herdSection(herd) {
+  if (!herd) return []
+  return [
+    '## Thundering herd after a purge',
+    '',
+    `After the faults, with every origin up and the load stopped: a post is cached, everything is purged (\`POST /__georoute/purge\` \`{ "all": true }\`), then ${herd.readers} readers ask for it at once while each origin takes ${herd.renderMs} ms to render it. Concurrent misses for one page in an isolate share one origin request (request collapsing, \`cache.collapse.maxWaitMs\`); the drill's Worker runs in one workerd isolate. A request hedged to a second origin while the first is slow counts too.`,
+    '',
+    '| readers | origin requests for the post (goal ≤ ' +
+      HERD_GOAL +
+      ') | answered 200 | x-georoute-cache |',
+    '| ---: | ---: | ---: | --- |',
+    `| ${herd.readers} | ${herd.originRequests} (${herdOrigins(herd)}) | ${herd.ok} | ${herdCaches(herd)} |`,
+    '',
+  ]
 }
 
 /**
@@ -69,6 +90,7 @@ export function renderDrillReport(run, about) {
         `| ${r.name} | ${r.seconds.toFixed(0)} | ${r.gets} | ${r.failedGets} | ${r.postsOk} / ${r.postsRefused} / ${r.postsOther} | ${r.duplicatedPosts} | ${seconds(r.movedAwayMs, r.movedApplies, r.recoveryWindowMs, r.alreadyAway)} | ${seconds(r.backMs, r.backApplies, r.recoveryWindowMs)} | ${seconds(r.writesBackMs, r.writesApply, r.recoveryWindowMs)} | ${allDownCell(r)} |`,
     ),
     '',
+    ...herdSection(run.herd),
     '## How to read it',
     '',
     "- Origins: Frankfurt (primary), Virginia, Tokyo, real HTTP servers on 127.0.0.1. The faults hit Virginia (the nearest origin of the readers in New York, Chicago and Toronto), then the primary, then every origin. 'Dies' means the process is gone: its port refuses connections.",

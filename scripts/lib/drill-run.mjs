@@ -6,10 +6,14 @@
 import { startWorker } from './bench-targets.mjs'
 import { analyze, drillGoals } from './drill-analyze.mjs'
 import { startFleet } from './drill-fleet.mjs'
+import { herdGoal, runHerd } from './drill-herd.mjs'
 import { startLoad } from './drill-load.mjs'
 import { phases, runPhases } from './drill-phases.mjs'
 
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// For the herd's purge of everything (POST /__georoute/purge).
+const ADMIN_TOKEN = 'drill-admin-token'
 
 /**
  * The drill's settings for georoute (the `SETTINGS` variable). The full drill keeps the shipped
@@ -50,6 +54,7 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       kv: true,
       bindings: {
         GEO_OVERRIDE: 'true',
+        ADMIN_TOKEN,
         ORIGINS: JSON.stringify(fleet.origins),
         SETTINGS: JSON.stringify(settings),
       },
@@ -82,6 +87,11 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       await cron.stop()
     }
     const results = analyze({ runs, sent: load.sent, fleet, recoveryMs, errorLines })
+    // After the faults, with every origin back and the load stopped: the herd after a purge.
+    log('herd: readers of one post right after a purge of everything')
+    const herd = cacheAvailable
+      ? await runHerd({ baseUrl: base, fleet, token: ADMIN_TOKEN })
+      : undefined
     return {
       short,
       settings,
@@ -92,7 +102,8 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       requests: load.sent.length,
       workerErrors,
       results,
-      goals: drillGoals(results, { cacheAvailable }),
+      herd,
+      goals: [...drillGoals(results, { cacheAvailable }), ...(herd ? [herdGoal(herd)] : [])],
     }
   } finally {
     await worker?.close()

@@ -163,3 +163,32 @@ describe('stale-while-revalidate against a slow origin', () => {
     }
   })
 })
+
+describe('request collapsing against a slow origin', () => {
+  it('sends 30 concurrent first reads of a post to the origin once', async () => {
+    let hits = 0
+    const server: HttpServer = createServer((_req, res) => {
+      hits += 1
+      setTimeout(() => {
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'public, max-age=60',
+        })
+        res.end(`<p>${'popular post '.repeat(500)}</p>`)
+      }, 300)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const georoute = await startGeoroute({ origins: [{ id: 'solo', url, lat: 50.11, lon: 8.68 }] })
+    try {
+      const reads = await Promise.all(Array.from({ length: 30 }, () => read(georoute, '/hot')))
+      expect(hits).toBe(1)
+      expect(new Set(reads.map((r) => r.body)).size).toBe(1)
+      expect(reads.map((r) => r.response.status)).toEqual(Array(30).fill(200))
+    } finally {
+      await georoute.dispose()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+})

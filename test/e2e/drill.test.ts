@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { HERD_GOAL } from '../../scripts/lib/drill-herd.mjs'
 import { runDrill } from '../../scripts/lib/drill-run.mjs'
 import { BUNDLE_DIR } from './harness'
 
@@ -70,6 +71,13 @@ describe('fault drill (short)', () => {
     const corrupt = phase('KV holds a corrupt snapshot')
     expect(corrupt.gets).toBeGreaterThan(0)
     expect(corrupt.failedGets).toBe(0)
+  })
+
+  it('sends a herd of readers of one post right after a purge to the origin at most twice', () => {
+    expect(drill.herd?.purged).toBe(true)
+    expect(drill.herd?.ok).toBe(drill.herd?.readers)
+    expect(drill.herd?.originRequests).toBeGreaterThan(0)
+    expect(drill.herd?.originRequests).toBeLessThanOrEqual(HERD_GOAL)
   })
 
   it('meets every drill goal', () => {

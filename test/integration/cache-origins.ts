@@ -5,6 +5,7 @@
 import { createExecutionContext, env, fetchMock, waitOnExecutionContext } from 'cloudflare:test'
 import { afterEach, beforeAll, beforeEach, vi } from 'vitest'
 import worker from '../../worker'
+import { clearFlights } from '../../worker/cache/collapse'
 import { forgetAll } from '../../worker/cache/memory'
 import { clearPasses } from '../../worker/cache/pass'
 import { passiveHealth } from '../../worker/health/passive'
@@ -87,6 +88,7 @@ export function installOrigins(): void {
     behaviour = () => ({ body: 'hello', headers: { 'cache-control': 'max-age=60' } })
     resetOverridesMemo()
     clearPasses()
+    clearFlights()
     // Each test gets an empty Cache API (isolated storage): and an empty memory tier.
     forgetAll()
     passiveHealth.clear()

@@ -7,7 +7,8 @@
  *  2. decide       decide.ts   `decideStored`: serve, serve stale and refresh, revalidate, fetch.
  *  3. serve        index.ts    `serveStored` (and `refreshLater`, refresh.ts, when stale)
  *     revalidate   index.ts    `revalidate`: `askOrigin` with validators, `decideRevalidated`
- *     fetch        index.ts    `fetchAndStore`: `askOrigin` (fill.ts)
+ *     fetch        index.ts    `fetchMissing`: waits for the same key's fill in flight, or
+ *                              leads one (collapse.ts); `fetchAndStore`: `askOrigin` (fill.ts)
  *  4. storability  index.ts    `answerAndStore`: `notePass` (pass.ts), else `decideStorage`
  *  5. store        fill.ts     `storeResponse`, `storeRefreshed`: `write` (store.ts), in the
  *                              background (`ctx.waitUntil`)
@@ -19,15 +20,18 @@
 import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
 import { answer } from './answer'
+import { flightFor, type Landing, mayLead, mayWait, takeOff, waitFor } from './collapse'
 import { decideRevalidated, decideStored, keepsFailure } from './decide'
-import { askOrigin, storeRefreshed, storeResponse } from './fill'
+import { fastHeaders, isFreshHit } from './fast-hit'
+import { askOrigin, shareFailure, storeRefreshed, storeResponse } from './fill'
 import { invalidate } from './invalidate'
 import type { Pending } from './lookup'
+import { recall } from './memory'
 import { notePass } from './pass'
 import { lookupRequest, policyRequest, readerHeaders } from './policy'
 import { refreshLater } from './refresh'
 import type { CacheRules } from './rules'
-import { full, remove, type Stored } from './store'
+import { full, read, remove, type Stored } from './store'
 import type { CacheableRequest, CacheContext, CacheStatus, FetchOrigin, Served } from './types'
 
 export { type FreshHit, hitResponse, type Opened, openCache, type Pending } from './lookup'
@@ -85,9 +89,21 @@ export async function throughCache(
     ? lookupRequest(key, url, request.headers, stored.meta.policy)
     : policyRequest(key, url, request.headers)
   const cacheable: CacheableRequest = { request, context, rules, url, key, view, fetchOrigin }
-  if (!stored) return fetchAndStore(cacheable, 'MISS', cacheMs, true)
+  if (!stored) return fetchMissing(cacheable, cacheMs, true)
+  return fromStored(cacheable, stored, cacheMs)
+}
 
-  const decision = decideStored(stored.meta.policy, view)
+/**
+ * Steps 2 and 3 for a stored entry (read after waiting for its fill when `waited`: a miss then
+ * asks the origin itself, without waiting again).
+ */
+function fromStored(
+  cacheable: CacheableRequest,
+  stored: Stored,
+  cacheMs: number,
+  waited = false,
+): Served | Promise<Served> {
+  const decision = decideStored(stored.meta.policy, cacheable.view)
   switch (decision.action) {
     case 'serve':
       return serveStored(cacheable, stored, decision.headers, 'HIT', cacheMs)
@@ -98,8 +114,89 @@ export async function throughCache(
       return revalidate(cacheable, stored, decision.policy, decision.conditional, cacheMs)
     case 'fetch':
       void stored.body?.cancel()
-      return fetchAndStore(cacheable, 'MISS', cacheMs)
+      return waited ? fetchAndStore(cacheable, 'MISS', cacheMs) : fetchMissing(cacheable, cacheMs)
   }
+}
+
+/**
+ * A miss (collapse.ts): waits for the fill of the same key already in flight in this isolate and
+ * answers from what it stored, or leads the fill that the next misses wait for.
+ */
+async function fetchMissing(
+  cacheable: CacheableRequest,
+  cacheMs: number,
+  nothingStored = false,
+): Promise<Served> {
+  const { maxWaitMs } = cacheable.rules.settings.collapse
+  const { headers } = cacheable.request
+  const alone = () => fetchAndStore(cacheable, 'MISS', cacheMs, nothingStored)
+  if (maxWaitMs === 0 || !mayWait(headers)) return alone()
+  const now = Date.now()
+  const flight = flightFor(cacheable.key, now)
+  if (flight)
+    return (await afterFlight(cacheable, await waitFor(flight, maxWaitMs), cacheMs)) ?? alone()
+  if (!mayLead(headers)) return alone()
+  let land: (landing: Landing | Promise<Landing>) => void = () => {}
+  const landing = new Promise<Landing>((resolve) => {
+    land = resolve
+  })
+  takeOff(cacheable.key, landing, now)
+  try {
+    const outcome = await askOrigin(cacheable)
+    if (!outcome.failed || (nothingStored && keepsFailure(outcome))) {
+      return answerAndStore(cacheable, outcome, 'MISS', cacheMs, nothingStored, land)
+    }
+    const failure = await shareFailure(outcome)
+    land({ kind: 'failed', failure: failure.shared })
+    const origin = outcome.origin?.id
+    return { response: failure.response, cache: 'MISS', origin, outcome, cacheMs }
+  } catch (error) {
+    // Whatever went wrong, the waiters go on their own (a no-op once the flight has landed).
+    land({ kind: 'late' })
+    throw error
+  }
+}
+
+/**
+ * A waiter's answer once the fill it waited for landed (collapse.ts lists the cases), or
+ * `undefined` when it must ask the origin itself.
+ */
+async function afterFlight(
+  cacheable: CacheableRequest,
+  landing: Landing,
+  cacheMs: number,
+): Promise<Served | undefined> {
+  if (landing.kind === 'failed' && landing.failure) {
+    const { status, headers, body, origin } = landing.failure
+    return {
+      response: answer(cacheable.request, body, new Headers(headers), status),
+      cache: 'MISS',
+      origin,
+      cacheMs,
+    }
+  }
+  if (landing.kind === 'stored') {
+    const now = Date.now()
+    const held = recall(cacheable.key, now)
+    if (held && isFreshHit(held.fast, now, false)) {
+      const response = answer(
+        cacheable.request,
+        held.body,
+        fastHeaders(held.fast, now),
+        held.fast.status,
+      )
+      return { response, cache: 'HIT', origin: held.fast.origin ?? undefined, cacheMs }
+    }
+    // As if the request had come after the store: the entry judged for this reader.
+    const stored = await read(cacheable.key)
+    if (stored) {
+      const { request, key, url } = cacheable
+      const view = lookupRequest(key, url, request.headers, stored.meta.policy)
+      return fromStored({ ...cacheable, view }, stored, cacheMs, true)
+    }
+  }
+  // Not shareable, not stored, or late: this reader asks the origin itself.
+  return undefined
 }
 
 /** Methods other than GET and HEAD: to the origins, then invalidation after an unsafe one. */
@@ -138,33 +235,43 @@ async function fetchAndStore(
   return answerAndStore(cacheable, await askOrigin(cacheable), cache, cacheMs, nothingStored)
 }
 
-/** Answers with a full origin response, storing it in the background when it may be kept. */
+/**
+ * Answers with a full origin response, storing it in the background when it may be kept; `land`
+ * tells the misses waiting on this fill how it landed (collapse.ts).
+ */
 function answerAndStore(
   cacheable: CacheableRequest,
   outcome: ProxyOutcome,
   cache: CacheStatus,
   cacheMs: number,
   nothingStored = false,
+  land?: (landing: Landing | Promise<Landing>) => void,
 ): Served {
   const { response } = outcome
   const served: Served = { response, cache, origin: outcome.origin?.id, outcome, cacheMs }
   // An origin's 5xx is kept only where nothing is stored (never over a copy that may stand
   // in for it) and only when the origin made it cacheable (`keepsFailure`).
-  if (outcome.failed && !(nothingStored && keepsFailure(outcome))) return served
+  if (outcome.failed && !(nothingStored && keepsFailure(outcome))) {
+    land?.({ kind: 'failed', failure: undefined })
+    return served
+  }
   const { request, key, context } = cacheable
   // Step 4: an answer that forbids sharing (no-store, private, Set-Cookie) starts a hit-for-pass
   // and is never stored: no policy to build, only a copy to retire. Others: `decideStorage`.
   if (notePass(key, response.headers, Date.now())) {
     if (cache === 'EXPIRED') context.ctx.waitUntil(remove([key]))
+    land?.({ kind: 'pass' })
     served.response = answer(request, response.body, response.headers, response.status)
     return served
   }
   // Steps 5 and 6: the cache's copy is written after the answer, the reader's streams now.
-  const { body, storing } = storeResponse(cacheable, outcome, {
+  const { body, storing, stores } = storeResponse(cacheable, outcome, {
     forReader: true,
     supersedes: cache === 'EXPIRED',
   })
   context.ctx.waitUntil(storing)
+  // Waiters read the entry once it is written: until then the fill stays in flight.
+  land?.(stores ? storing.then((): Landing => ({ kind: 'stored' })) : { kind: 'unstored' })
   served.response = answer(request, body, response.headers, response.status)
   return served
 }

@@ -78,6 +78,27 @@ const MemorySchema = v.strictObject({
   ),
 })
 
+/**
+ * Request collapsing (worker/cache/collapse.ts): concurrent misses for one page in an isolate
+ * share one origin request, the others waiting for its answer to be stored.
+ */
+const CollapseSchema = v.strictObject({
+  /**
+   * Longest a miss waits for the same page's origin request already in flight in its isolate
+   * (until that answer is stored) before asking the origin itself; 0 turns collapsing off.
+   * Keep it below `routing.attemptTimeoutMs`. Default: 3000.
+   */
+  maxWaitMs: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.integer('must be a whole number'),
+      v.minValue(0, 'maxWaitMs must be at least 0'),
+      v.maxValue(60_000, 'maxWaitMs must be at most 60000'),
+    ),
+    3000,
+  ),
+})
+
 export const CacheSettingsSchema = v.strictObject({
   /** `false` turns the edge cache off: every request goes to an origin. Default: true. */
   enabled: v.optional(v.boolean('must be true or false'), true),
@@ -178,6 +199,8 @@ export const CacheSettingsSchema = v.strictObject({
   staleIfErrorOverridesOrigin: v.optional(v.boolean('must be true or false'), false),
   /** The memory tier in front of the Cache API (see `MemorySchema`). Default: every field's. */
   memory: v.optional(MemorySchema, {}),
+  /** Request collapsing for concurrent misses (see `CollapseSchema`). Default: every field's. */
+  collapse: v.optional(CollapseSchema, {}),
   /**
    * Cloudflare zone id for purging URLs in every data center (the `CF_ZONE_ID` variable wins).
    * Default: unset, a URL purge reaches only the data center that receives it.
