@@ -36,7 +36,8 @@ import { runWrk } from './bench-wrk.mjs'
  * @property {number} p99 Median p99 latency under load, µs.
  * @property {number} errors Summed over rounds (loaded and one-connection runs).
  * @property {number} requests Summed over the loaded runs.
- * @property {number[]} roundRps
+ * @property {number[]} roundRps Per round, in round order (for ratios paired to another row).
+ * @property {number[]} roundCpuUs Per round, in round order.
  */
 
 /** @param {number[]} values */
@@ -117,6 +118,7 @@ export async function runRounds({ path, headers = {}, targets }, options) {
       errors: runs.reduce((sum, r) => sum + r.errors, 0),
       requests: runs.reduce((sum, r) => sum + r.requests, 0),
       roundRps: runs.map((r) => r.rps),
+      roundCpuUs: runs.map((r) => r.cpuUs),
     }
   })
 }

@@ -99,7 +99,7 @@ export async function runScenarios(context) {
       id: 'miss',
       title: 'Cache-miss path',
       about:
-        'Every request goes to the origin (the page is `no-store`). Ratios are paired per round to the bare Worker (`return fetch(origin + path)`); "bare Worker #2" is the same Worker again, as a noise control. "bare Worker + cache lookup" adds a `caches.default.match` in front: the least any caching proxy does on a miss. "bare Worker + DESIGN.md header rules + log line" (scripts/bench/bare-proxy.js) forwards headers as the contract requires and logs one line, with no routing, cache or timeouts: the least any proxy keeping those rules does. CPU is that of the process named in the row.',
+        'Every request goes to the origin (the page is `no-store`). Ratios are paired per round to the bare Worker (`return fetch(origin + path)`); "bare Worker #2" is the same Worker again, as a noise control. "bare Worker + cache lookup" adds a `caches.default.match` in front: the least any caching proxy does on a miss. "bare Worker + DESIGN.md header rules + log line" (scripts/bench/bare-proxy.js) forwards headers as the contract requires and logs one line, with no routing, cache or timeouts: the least any proxy keeping those rules does, and the reference of the miss goal: georoute\'s throughput and CPU per request are paired with it per round. CPU is that of the process named in the row.',
       path: MISS_PATH,
     }
     const bare = await worker('bare', bareScript('bare-fetch'), { ORIGIN: origin.url })
