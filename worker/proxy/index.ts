@@ -1,6 +1,6 @@
 import type { ResolvedOrigin, RoutingSettings } from '../config'
 import { downstreamHeaders, type EdgeFacts, type OriginHosts, upstreamHeaders } from './headers'
-import { type BodyFailure, idleTimeout, withDeclaredLength } from './idle'
+import { type BodyFailure, boundedBody, idleTimeout, withDeclaredLength } from './idle'
 
 /** Why one attempt at one origin did not give a usable answer. */
 export type FailureReason = 'timeout' | 'connect error' | `status ${number}`
@@ -168,7 +168,9 @@ function forReader(
   const idleMs = context.routing.bodyIdleTimeoutMs
   let body = empty ? null : response.body
   if (body && idleMs > 0) {
-    body = withDeclaredLength(idleTimeout(body, idleMs, onEnd), response.headers)
+    body =
+      boundedBody(body, response.headers, idleMs, onEnd) ??
+      withDeclaredLength(idleTimeout(body, idleMs, onEnd), response.headers)
   } else onEnd?.()
   return new Response(body, {
     status: response.status,
