@@ -261,7 +261,10 @@ function answerAndStore(
   if (notePass(key, response.headers, Date.now())) {
     if (cache === 'EXPIRED') context.ctx.waitUntil(remove([key]))
     land?.({ kind: 'pass' })
-    served.response = answer(request, response.body, response.headers, response.status)
+    // A plain GET takes the origin's answer as it is (no second Response around its body).
+    if (!isPlainGet(request)) {
+      served.response = answer(request, response.body, response.headers, response.status)
+    }
     return served
   }
   // Steps 5 and 6: the cache's copy is written after the answer, the reader's streams now.
@@ -326,4 +329,14 @@ async function revalidate(
       return { response: refreshedCopy, cache: 'REVALIDATED', origin, outcome, cacheMs }
     }
   }
+}
+
+/** A GET that `answer` would hand the origin's answer as it is: no validators, no range. */
+function isPlainGet({ method, headers }: Request): boolean {
+  return (
+    method === 'GET' &&
+    !headers.has('range') &&
+    !headers.has('if-none-match') &&
+    !headers.has('if-modified-since')
+  )
 }
