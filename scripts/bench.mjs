@@ -15,7 +15,6 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { HAS_PROC, machineDescription } from './lib/bench-proc.mjs'
 import { checkGoals, hitBreakdown, missBreakdown, renderReport } from './lib/bench-report.mjs'
@@ -25,6 +24,7 @@ import { measureStartup, WORKERD } from './lib/bench-startup.mjs'
 import { nginxVersion, startOriginProcess } from './lib/bench-targets.mjs'
 import { writeReporter, wrkVersion } from './lib/bench-wrk.mjs'
 import { buildBundle } from './lib/bundle.mjs'
+import { parseFlags } from './lib/cli.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const WORK = join(ROOT, '.wrangler', 'bench')
@@ -47,32 +47,19 @@ Needs, besides Node and npm install:
   nginx, optional  a reference row (nginx as a reverse proxy); skipped when missing.
                    Debian/Ubuntu: sudo apt-get install -y nginx-light`
 
-/** @type {ReturnType<typeof parseFlags>} */
-let flags
-function parseFlags() {
-  return parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      seconds: { type: 'string' },
-      rounds: { type: 'string' },
-      connections: { type: 'string' },
-      only: { type: 'string' },
-      out: { type: 'string', default: join(ROOT, 'docs', 'BENCHMARKS.md') },
-      'no-write': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  }).values
-}
-try {
-  flags = parseFlags()
-} catch (error) {
-  process.stderr.write(`${/** @type {Error} */ (error).message}\n\n${USAGE}\n`)
-  process.exit(2)
-}
-if (flags.help) {
-  process.stdout.write(`${USAGE}\n`)
-  process.exit(0)
-}
+const flags = parseFlags(
+  {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    connections: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'docs', 'BENCHMARKS.md') },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  USAGE,
+)
 if (!HAS_PROC) {
   process.stderr.write(
     `npm run bench needs Linux: it reads each process's CPU time from /proc, which ${process.platform} does not have. Run it in a Linux VM or container.\n`,

@@ -10,9 +10,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { machineDescription } from './lib/bench-proc.mjs'
 import { buildBundle } from './lib/bundle.mjs'
+import { parseFlags } from './lib/cli.mjs'
 import { renderDrillReport, summaryLine } from './lib/drill-report.mjs'
 import { runDrill } from './lib/drill-run.mjs'
 
@@ -28,28 +28,15 @@ const USAGE = `Usage: npm run drill [-- options]
 Needs only Node and npm install: the origins are Node servers and the Worker runs under the
 workerd that npm installs with Miniflare, all on 127.0.0.1 (free ports picked at start).`
 
-/** @type {ReturnType<typeof parseFlags>} */
-let flags
-function parseFlags() {
-  return parseArgs({
-    options: {
-      short: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(ROOT, 'docs', 'DRILLS.md') },
-      'no-write': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  }).values
-}
-try {
-  flags = parseFlags()
-} catch (error) {
-  process.stderr.write(`${/** @type {Error} */ (error).message}\n\n${USAGE}\n`)
-  process.exit(2)
-}
-if (flags.help) {
-  process.stdout.write(`${USAGE}\n`)
-  process.exit(0)
-}
+const flags = parseFlags(
+  {
+    short: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'docs', 'DRILLS.md') },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  USAGE,
+)
 const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`)
 
 log('bundling the Worker (wrangler deploy --dry-run)…')

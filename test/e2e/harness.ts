@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { Headers, Miniflare, type RequestInit } from 'miniflare'
@@ -62,4 +63,35 @@ export async function startGeoroute(options: GeorouteOptions): Promise<Georoute>
     },
     dispose: () => mf.dispose(),
   }
+}
+
+/**
+ * Sends bytes exactly as written (no client library in between) and returns the raw answer,
+ * interim (1xx) ones included.
+ */
+export async function rawRequest(g: Georoute, head: string): Promise<string> {
+  const url = await g.mf.ready
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(head))
+    let answer = ''
+    // Complete at the end of the final answer's body: do not wait for the server to hang up.
+    const complete = () => {
+      const final = answer.replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '')
+      const end = final.indexOf('\r\n\r\n')
+      if (end < 0) return false
+      const length = /^content-length: *(\d+)/im.exec(final.slice(0, end))
+      if (length) return Buffer.byteLength(final.slice(end + 4)) >= Number(length[1])
+      return final.endsWith('\r\n0\r\n\r\n')
+    }
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk) => {
+      answer += chunk
+      if (complete()) {
+        socket.destroy()
+        resolve(answer)
+      }
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(answer))
+  })
 }

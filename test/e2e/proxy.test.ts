@@ -1,6 +1,5 @@
-import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Georoute, startGeoroute } from './harness'
+import { type Georoute, rawRequest, startGeoroute } from './harness'
 import { useDemoOrigins } from './origins'
 
 /** What `/echo` on an origin answers: the request exactly as it arrived there. */
@@ -48,33 +47,6 @@ async function echo(path: string, init: Parameters<Georoute['fetch']>[1] = {}): 
   const response = await georoute.fetch(path, { cf: PARIS, ...init })
   expect(response.status).toBe(200)
   return (await response.json()) as Echo
-}
-
-/** Sends bytes exactly as written (no client library in between) and returns the raw answer. */
-async function rawRequest(g: Georoute, head: string): Promise<string> {
-  const url = await g.mf.ready
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname, () => socket.write(head))
-    let answer = ''
-    // The answer is complete at the end of its body: do not wait for the server to hang up.
-    const complete = () => {
-      const end = answer.indexOf('\r\n\r\n')
-      if (end < 0) return false
-      const length = /^content-length: *(\d+)/im.exec(answer.slice(0, end))
-      if (length) return Buffer.byteLength(answer.slice(end + 4)) >= Number(length[1])
-      return answer.endsWith('\r\n0\r\n\r\n')
-    }
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => {
-      answer += chunk
-      if (complete()) {
-        socket.destroy()
-        resolve(answer)
-      }
-    })
-    socket.on('error', reject)
-    socket.on('close', () => resolve(answer))
-  })
 }
 
 describe('routing through real origins', () => {
