@@ -62,15 +62,16 @@ export function isRetryable(request: UpstreamRequest): boolean {
   )
 }
 
-/** The origin URL for a public URL: the origin's base path + the reader's path and query. */
-export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): URL {
+/**
+ * The origin URL for a public URL: the origin's scheme, host and base path + the reader's path
+ * and query, as text (what `fetch` takes; no URL object built per request).
+ */
+export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): string {
   // Concatenate rather than resolve: `//evil.example/x` or `@host` in the path must stay a path
-  // on this origin, never pick another host.
+  // on this origin, never pick another host. The public path is already percent-encoded as a
+  // path (the URL parser did it), and begins with `/`, so it cannot end the authority.
   const base = origin.base.pathname.replace(/\/+$/, '')
-  const url = new URL(origin.base.origin)
-  url.pathname = `${base}${publicUrl.pathname}`
-  url.search = publicUrl.search
-  return url
+  return `${origin.base.origin}${base}${publicUrl.pathname}${publicUrl.search}`
 }
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
