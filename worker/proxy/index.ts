@@ -1,5 +1,11 @@
 import type { ResolvedOrigin, RoutingSettings } from '../config'
-import { downstreamHeaders, type EdgeFacts, type OriginHosts, upstreamHeaders } from './headers'
+import {
+  downstreamHeaders,
+  type EdgeFacts,
+  type OriginHosts,
+  type SharedFields,
+  upstreamHeaders,
+} from './headers'
 import { type BodyFailure, boundedBody, idleTimeout, withDeclaredLength } from './idle'
 
 /** Why one attempt at one origin did not give a usable answer. */
@@ -51,8 +57,13 @@ export interface ProxyContext {
   now?: () => number
 }
 
-/** What the proxy reads of a request: the reader's own, or the cache's shareable GET. */
-export type UpstreamRequest = Pick<Request, 'method' | 'headers' | 'body'>
+/**
+ * What the proxy reads of a request: the reader's own, or the cache's shareable GET (the
+ * reader's headers with `shared` saying which of them may reach the origin).
+ */
+export type UpstreamRequest = Pick<Request, 'method' | 'headers' | 'body'> & {
+  shared?: SharedFields
+}
 
 /** Methods that may be retried on another origin: safe, and sent without a body. */
 export function isRetryable(request: UpstreamRequest): boolean {
@@ -109,7 +120,7 @@ async function attempt(
   const url = upstreamUrl(origin, context.edge.publicUrl)
   const init: RequestInit = {
     method: request.method,
-    headers: upstreamHeaders(request.headers, context.edge),
+    headers: upstreamHeaders(request.headers, context.edge, request.shared),
     body,
     redirect: 'manual',
     signal: controller.signal,
