@@ -274,3 +274,62 @@ describe('a simulated day of cron runs', { timeout: 30_000 }, () => {
     expect(store.calls.get).toBe(24 * 60)
   })
 })
+
+describe('build skew in a cron run', () => {
+  /** Origins that state their build; `builds[host]` is switched by the test. */
+  const building = (builds: Record<string, string>) => {
+    const requests: { url: string; method: string; body?: string }[] = []
+    const fetcher: Fetcher = async (input, init) => {
+      const url = new URL(String(input instanceof Request ? input.url : input))
+      const body = typeof init?.body === 'string' ? init.body : undefined
+      requests.push({
+        url: url.toString(),
+        method: init?.method ?? 'GET',
+        ...(body ? { body } : {}),
+      })
+      return new Response('ok', { headers: { 'x-build-id': builds[url.host] ?? 'a' } })
+    }
+    return { fetcher, requests, builds }
+  }
+  const settings = { health: { build: 'x-build-id', buildSkewAlertMinutes: 5 } }
+
+  it('stores each origin build and the skew, and reports a skew that outlasts the alert once', async () => {
+    const store = fakeKv()
+    const net = building({ 'nrt.example': 'b' })
+    const config = configWith(THREE, settings)
+    const deps = { kv: store.kv, fetch: net.fetcher, webhookUrl: HOOK }
+    await runHealthChecks(config, T0, { ...deps, ...fakeClock(T0) })
+    expect(stored(store.data).origins.tokyo?.build).toBe('b')
+    expect(stored(store.data).skew).toEqual({ since: T0, alerted: false })
+    const skewPosts = () =>
+      net.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body!).event)
+    expect(skewPosts()).toEqual([])
+    for (let minute = 1; minute <= 7; minute += 1) {
+      await runHealthChecks(config, T0 + minute * MINUTE, {
+        ...deps,
+        ...fakeClock(T0 + minute * MINUTE),
+      })
+    }
+    expect(stored(store.data).skew).toEqual({ since: T0, alerted: true })
+    expect(skewPosts()).toEqual(['build-skew'])
+    // The deploy ends: one more report, and the skew is gone from the snapshot.
+    net.builds['nrt.example'] = 'a'
+    await runHealthChecks(config, T0 + 8 * MINUTE, { ...deps, ...fakeClock(T0 + 8 * MINUTE) })
+    expect(stored(store.data).skew).toBeUndefined()
+    expect(skewPosts()).toEqual(['build-skew', 'build-skew-over'])
+  })
+
+  it('writes nothing more while the builds stay as they are', async () => {
+    const store = fakeKv()
+    const net = building({})
+    const config = configWith(THREE, settings)
+    await runHealthChecks(config, T0, { kv: store.kv, fetch: net.fetcher, ...fakeClock(T0) })
+    const writes = store.calls.put
+    await runHealthChecks(config, T0 + MINUTE, {
+      kv: store.kv,
+      fetch: net.fetcher,
+      ...fakeClock(T0 + MINUTE),
+    })
+    expect(store.calls.put).toBe(writes)
+  })
+})
