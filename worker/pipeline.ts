@@ -31,7 +31,7 @@ import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
-import { caughtUpOrder, isolatePositions, parsePosition } from './positions'
+import { caughtUpOrder, isCaughtUp, isolatePositions, parsePosition } from './positions'
 import { type Attempt, errorPage, isRetryable, type ProxyOutcome, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import type { BodyFailure } from './proxy/idle'
@@ -315,7 +315,14 @@ async function route(
       !write &&
       isRetryable(upstream)
     ) {
-      const other = builds && otherBuildOrigin(ranked, outcome.origin.id, builds)
+      // A reader pinned by position is only sent where their write is known to have arrived.
+      const candidates =
+        needed === undefined
+          ? ranked
+          : ranked.filter((r) =>
+              isCaughtUp(r.origin.id, needed, isolatePositions, config.primary?.id),
+            )
+      const other = builds && otherBuildOrigin(candidates, outcome.origin.id, builds)
       if (other) {
         void outcome.response.body?.cancel()
         const again = await proxyRequest(upstream, [other], proxyContext)

@@ -65,6 +65,18 @@ export function positionBook(): PositionBook & { clear(): void } {
 
 export const isolatePositions = positionBook()
 
+/** Whether origin `id` is known to have reached `needed`: the primary always has. Pure. */
+export function isCaughtUp(
+  id: string,
+  needed: bigint,
+  positions: Pick<PositionBook, 'latest'>,
+  primaryId: string | undefined,
+): boolean {
+  if (id === primaryId) return true
+  const known = positions.latest(id)
+  return known !== undefined && known >= needed
+}
+
 /**
  * Where a pinned reader's read goes: the ready origins known to be at or past `needed`, nearest
  * first (the primary counts as caught up: its own position is the newest there is); then the
@@ -81,11 +93,9 @@ export function caughtUpOrder(
   const rest: ResolvedOrigin[] = []
   let primary: ResolvedOrigin | undefined
   for (const { origin, tier } of ranked) {
-    const isPrimary = origin.id === primaryId
-    const known = positions.latest(origin.id)
-    if (tier === Tier.Ready && (isPrimary || (known !== undefined && known >= needed))) {
+    if (tier === Tier.Ready && isCaughtUp(origin.id, needed, positions, primaryId)) {
       caughtUp.push(origin)
-    } else if (isPrimary) primary = origin
+    } else if (origin.id === primaryId) primary = origin
     else rest.push(origin)
   }
   return primary ? [...caughtUp, primary, ...rest] : [...caughtUp, ...rest]
