@@ -115,22 +115,24 @@ async function withFleet({ script, settings }, body, originOptions = {}) {
  * @property {number} wentBack Page GETs that showed a reader an older build than one they had seen.
  * @property {boolean} skewShown The status JSON showed the skew during the deploy.
  * @property {boolean} skewEnded The status JSON showed none once every origin had switched.
- * @property {number} lateServedWhileExpected Page GETs of the late origin's readers it served while demoted.
- * @property {number} lateReaderPagesWhileExpected Those readers' page GETs while it was demoted.
- * @property {number} lateServedAfter Page GETs of its readers it served once caught up.
+ * @property {number} lateServedWhileExpected Page GETs asked near the late origin that it served while demoted.
+ * @property {number} lateReaderPagesWhileExpected Page GETs asked near it while it was demoted.
+ * @property {number} lateServedAfter Page GETs asked near it that it served once caught up.
  */
 
 /**
  * The rolling deploy: readers near each origin load a page and its asset in a loop; Tokyo, then
  * Frankfurt switch to build b; the pipeline posts the expected build while Virginia is late;
- * Virginia switches; the expected build is cleared.
- * @param {{ script: string, short: boolean }} options
+ * Virginia switches; the expected build is cleared. With `protect: false`, the same against a
+ * Worker without `settings.health.build`: what readers get without skew protection.
+ * @param {{ script: string, short: boolean, protect?: boolean }} options
  * @returns {Promise<RollingDeployResult>}
  */
-export async function runRollingDeploy({ script, short }) {
-  const stepMs = short ? 400 : 3_000
+export async function runRollingDeploy({ script, short, protect = true }) {
+  const stepMs = short ? 500 : 3_000
+  const health = { minWriteIntervalMs: 0, maxRounds: 1 }
   const settings = {
-    health: { build: 'x-build-id', minWriteIntervalMs: 0, maxRounds: 1 },
+    health: protect ? { ...health, build: 'x-build-id' } : health,
     routing: { hedge: false },
   }
   return withFleet(
@@ -164,34 +166,42 @@ export async function runRollingDeploy({ script, short }) {
       let stage = 'before'
       let stop = false
       let n = 0
-      // Two readers near each origin; a build a reader has seen is never expected to go back.
-      const readers = PLACES.flatMap((p) =>
-        [0, 1].map(() => ({ place: p, jar: new Jar(), newest: 'a' })),
+      // Two readers near each origin. Their requests reach two edges in turn (a phone between
+      // networks, a reader on the move): page and asset are asked near different origins, as
+      // happens whenever a reader's requests are not all served by one origin. A build a reader
+      // has seen should never go back.
+      const late = PLACES.find((p) => p.id === 'virginia')
+      const readers = PLACES.flatMap((p, i) =>
+        [0, 1].map(() => ({
+          places: [p, PLACES[(i + 1) % PLACES.length] ?? p],
+          jar: new Jar(),
+          newest: 'a',
+          turn: 0,
+        })),
       )
       const loops = readers.map(async (reader) => {
         while (!stop) {
           n += 1
-          const page = await ask(
-            base,
-            `/posts/${reader.place.id}-${n}`,
-            reader.place.near,
-            reader.jar,
-          )
+          reader.turn += 1
+          const here = reader.places[reader.turn % 2] ?? PLACES[0]
+          const there = reader.places[(reader.turn + 1) % 2] ?? PLACES[0]
+          if (!here || !there) return
+          const page = await ask(base, `/posts/${here.id}-${n}`, here.near, reader.jar)
           result.pages += 1
           if (page.status !== 200) result.otherFailures += 1
           const build = pageBuild(page.body)
           if (build && build < reader.newest) result.wentBack += 1
           if (build && build > reader.newest) reader.newest = build
-          if (reader.place.id === 'virginia' && stage === 'expected') {
+          if (here === late && stage === 'expected') {
             result.lateReaderPagesWhileExpected += 1
             if (page.origin === 'virginia') result.lateServedWhileExpected += 1
           }
-          if (reader.place.id === 'virginia' && stage === 'after' && page.origin === 'virginia') {
+          if (here === late && stage === 'after' && page.origin === 'virginia') {
             result.lateServedAfter += 1
           }
           const asset = /src="([^"]+)"/.exec(page.body)?.[1]
           if (!asset) continue
-          const answer = await ask(base, asset, reader.place.near, reader.jar)
+          const answer = await ask(base, asset, there.near, reader.jar)
           result.assets += 1
           if (answer.status === 404) result.asset404s += 1
           else if (answer.status !== 200) result.otherFailures += 1
@@ -238,7 +248,7 @@ export async function runRollingDeploy({ script, short }) {
  * @typedef {object} ReplicaLagResult
  * @property {number} lagMs How far Tokyo's and Virginia's replicas lag the primary.
  * @property {number} seconds
- * @property {number} writes
+ * @property {number} writes Writes each Worker took.
  * @property {ReplicaLagSide} position Reads by replication position (`writes.position`).
  * @property {ReplicaLagSide} window The same load with the time window (`pinSeconds`) only.
  */
@@ -368,7 +378,7 @@ export function consistencyGoals(rolling, lag) {
       label:
         'rolling deploy: the expected build demotes the late origin and releases it once caught up',
       met: rolling.lateServedWhileExpected === 0 && rolling.lateServedAfter > 0,
-      detail: `the late origin served ${rolling.lateServedWhileExpected} of its readers' ${rolling.lateReaderPagesWhileExpected} pages while demoted, ${rolling.lateServedAfter} once caught up`,
+      detail: `the late origin served ${rolling.lateServedWhileExpected} of the ${rolling.lateReaderPagesWhileExpected} pages asked near it while demoted, ${rolling.lateServedAfter} once caught up`,
     },
     {
       label: `replica lag ${lag.lagMs / 1000} s: 0 reads older than the reader's write, fewer pinned reads on the primary than the time window`,
@@ -383,12 +393,12 @@ export function consistencyGoals(rolling, lag) {
 
 /**
  * The report's section for the consistency faults, when the drill ran them.
- * @param {{ rolling: RollingDeployResult, lag: ReplicaLagResult } | undefined} consistency
+ * @param {{ rolling: RollingDeployResult, unprotected?: RollingDeployResult, lag: ReplicaLagResult } | undefined} consistency
  * @returns {string[]}
  */
 export function consistencySection(consistency) {
   if (!consistency) return []
-  const { rolling, lag } = consistency
+  const { rolling, unprotected, lag } = consistency
   const share = (/** @type {ReplicaLagSide} */ s) =>
     `${s.byPrimary} of ${s.pinnedReads} (${s.pinnedReads === 0 ? 0 : Math.round((100 * s.byPrimary) / s.pinnedReads)} %)`
   return [
@@ -396,11 +406,16 @@ export function consistencySection(consistency) {
     '',
     "Each on its own three origins (scripts/lib/consistency-origin.mjs: every build serves only its own content-hashed assets, 404 for the others; replicas apply the primary's writes after a set lag and report their position) and its own Worker, after the faults above.",
     '',
-    `**Rolling deploy** (\`settings.health.build: "x-build-id"\`, ${rolling.seconds.toFixed(0)} s): two readers near each origin load a page and the asset it names, in a loop. Tokyo switches from build a to b, then Frankfurt; the pipeline posts the expected build b while Virginia is late (\`POST /__georoute/build\`); then Virginia switches.`,
+    `**Rolling deploy** (\`settings.health.build: "x-build-id"\`, ${rolling.seconds.toFixed(0)} s): two readers near each origin load a page and the asset it names, in a loop, their requests reaching two edges in turn (near their origin and near the next one: a phone between networks), so page and asset are asked near different origins. Tokyo switches from build a to b, then Frankfurt; the pipeline posts the expected build b while Virginia is late (\`POST /__georoute/build\`); then Virginia switches.`,
     '',
-    "| page GETs | asset GETs | asset 404s | pages older than one the reader had seen | skew on the status JSON | late origin: its readers' pages it served while demoted | … once caught up |",
-    '| ---: | ---: | ---: | ---: | --- | ---: | ---: |',
-    `| ${rolling.pages} | ${rolling.assets} | ${rolling.asset404s} | ${rolling.wentBack} | ${rolling.skewShown ? 'shown' : 'not shown'} during, ${rolling.skewEnded ? 'gone' : 'still shown'} after | ${rolling.lateServedWhileExpected} of ${rolling.lateReaderPagesWhileExpected} | ${rolling.lateServedAfter} |`,
+    '| | page GETs | asset GETs | asset 404s | pages older than one the reader had seen | skew on the status JSON | late origin: pages asked near it that it served while demoted | … once caught up |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    `| with \`health.build\` | ${rolling.pages} | ${rolling.assets} | ${rolling.asset404s} | ${rolling.wentBack} | ${rolling.skewShown ? 'shown' : 'not shown'} during, ${rolling.skewEnded ? 'gone' : 'still shown'} after | ${rolling.lateServedWhileExpected} of ${rolling.lateReaderPagesWhileExpected} | ${rolling.lateServedAfter} |`,
+    ...(unprotected
+      ? [
+          `| without it (the same deploy; full drill only) | ${unprotected.pages} | ${unprotected.assets} | ${unprotected.asset404s} | ${unprotected.wentBack} | – | – | – |`,
+        ]
+      : []),
     '',
     `**Replica lag ${lag.lagMs / 1000} s** (${lag.seconds.toFixed(0)} s, ${lag.writes} writes): Tokyo's and Virginia's replicas apply each write ${lag.lagMs / 1000} s late. A writer near each writes now and then and reads every 200 ms within their pin, while another reader there reads too. The same load goes at once to a Worker with \`writes.position\` (\`pg-lsn\`) and to one with the time window only.`,
     '',

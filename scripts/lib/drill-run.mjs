@@ -96,6 +96,10 @@ export async function runDrill({ script, short = false, log = () => {} }) {
     // Build skew and replica lag, each on its own origins and Worker.
     log('rolling deploy: origins switch builds one by one')
     const rolling = await runRollingDeploy({ script, short })
+    // What the same deploy does to readers without skew protection: the full drill only.
+    const unprotected = short
+      ? undefined
+      : await runRollingDeploy({ script, short, protect: false })
     log('replica lag: replicas apply writes late')
     const lag = await runReplicaLag({ script, short })
     return {
@@ -109,7 +113,7 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       workerErrors,
       results,
       herd,
-      consistency: { rolling, lag },
+      consistency: { rolling, unprotected, lag },
       goals: [
         ...drillGoals(results, { cacheAvailable }),
         ...(herd ? [herdGoal(herd)] : []),
