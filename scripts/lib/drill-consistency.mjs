@@ -239,6 +239,7 @@ export async function runRollingDeploy({ script, short, protect = true }) {
 
 /**
  * @typedef {object} ReplicaLagSide
+ * @property {number} writes Writes the Worker took (the same load goes to both).
  * @property {number} pinnedReads Reads by readers within their pin after a write.
  * @property {number} stale Of those, reads older than the reader's write (goal 0).
  * @property {number} byPrimary Of those, reads the primary served.
@@ -290,16 +291,15 @@ export async function runReplicaLag({ script, short }) {
       })
       try {
         const started = Date.now()
-        const counts = { writes: 0 }
         const [a, b] = await Promise.all(
           [byPosition.url, byWindow.url].map((base) =>
-            writeAndRead(base, durationMs, writeEveryMs, counts),
+            writeAndRead(base, durationMs, writeEveryMs),
           ),
         )
         return {
           lagMs,
           seconds: (Date.now() - started) / 1000,
-          writes: counts.writes,
+          writes: /** @type {ReplicaLagSide} */ (a).writes,
           position: /** @type {ReplicaLagSide} */ (a),
           window: /** @type {ReplicaLagSide} */ (b),
         }
@@ -315,11 +315,10 @@ export async function runReplicaLag({ script, short }) {
  * @param {string} base
  * @param {number} durationMs
  * @param {number} writeEveryMs
- * @param {{ writes: number }} counts
  * @returns {Promise<ReplicaLagSide>}
  */
-async function writeAndRead(base, durationMs, writeEveryMs, counts) {
-  const side = { pinnedReads: 0, stale: 0, byPrimary: 0 }
+async function writeAndRead(base, durationMs, writeEveryMs) {
+  const side = { writes: 0, pinnedReads: 0, stale: 0, byPrimary: 0 }
   const end = Date.now() + durationMs
   const writers = PLACES.filter((p) => !p.primary).map(async (place) => {
     let written = 0
@@ -336,7 +335,7 @@ async function writeAndRead(base, durationMs, writeEveryMs, counts) {
         written = positionOf(response.headers.get('x-db-position'), 'pg-lsn') ?? written
         pin = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
         lastWrite = Date.now()
-        counts.writes += 1
+        side.writes += 1
       }
       // The writer's read, and another reader's there at the same time.
       const [mine] = await Promise.all([
@@ -417,7 +416,7 @@ export function consistencySection(consistency) {
         ]
       : []),
     '',
-    `**Replica lag ${lag.lagMs / 1000} s** (${lag.seconds.toFixed(0)} s, ${lag.writes} writes): Tokyo's and Virginia's replicas apply each write ${lag.lagMs / 1000} s late. A writer near each writes now and then and reads every 200 ms within their pin, while another reader there reads too. The same load goes at once to a Worker with \`writes.position\` (\`pg-lsn\`) and to one with the time window only.`,
+    `**Replica lag ${lag.lagMs / 1000} s** (${lag.seconds.toFixed(0)} s, ${lag.writes} writes to each Worker): Tokyo's and Virginia's replicas apply each write ${lag.lagMs / 1000} s late. A writer near each writes now and then and reads every 200 ms within their pin, while another reader there reads too. The same load goes at once to a Worker with \`writes.position\` (\`pg-lsn\`) and to one with the time window only.`,
     '',
     "| | pinned reads | older than the reader's write | served by the primary |",
     '| --- | ---: | ---: | ---: |',
