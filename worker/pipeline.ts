@@ -1,15 +1,4 @@
-import {
-  entryFitsReader,
-  knownBuilds,
-  noteBuild,
-  noteSkew,
-  observations,
-  offExpectedBuild,
-  otherBuildOrigin,
-  parseBuild,
-  preferBuild,
-  skewSuspectedHere,
-} from './builds'
+import { knownBuilds, noteSkew, observations, offExpectedBuild } from './builds'
 import {
   type FetchOrigin,
   hitResponse,
@@ -22,7 +11,14 @@ import {
 } from './cache'
 import { cacheRules } from './cache/rules'
 import type { Config, ResolvedOrigin } from './config'
-import { claimedBuild } from './cookies'
+import {
+  type BuildView,
+  hitFitsReader,
+  neededPosition,
+  observe,
+  readOrder,
+  retryElsewhere,
+} from './consistency'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
 import { RequestJudge } from './health/judge'
@@ -31,14 +27,12 @@ import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
-import { caughtUpOrder, isCaughtUp, isolatePositions, parsePosition } from './positions'
-import { type Attempt, errorPage, isRetryable, type ProxyOutcome, proxyRequest } from './proxy'
+import { type Attempt, errorPage, isRetryable, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import type { BodyFailure } from './proxy/idle'
 import { isRefusedMethod } from './proxy/methods'
 import { rankOrigins } from './routing'
 import {
-  preferFirst,
   readerSteering,
   type Steering,
   setBuildCookie,
@@ -88,7 +82,7 @@ export async function serve(request: Request, context: RequestContext): Promise<
       : await openCache(reader, cacheContext, started)
     // While this isolate sees origins disagree on the build (one boolean otherwise), a reader
     // kept on one build is not served a fresh entry another build made: fetched, not stored.
-    if (opened.hit && skewSuspectedHere() && !hitFitsReader(opened.hit.headers, reader, config)) {
+    if (opened.hit && !hitFitsReader(opened.hit.headers, reader, config)) {
       opened = { pending: { rules: cacheRules(config.settings) } }
     }
     if (opened.hit) {
@@ -205,13 +199,6 @@ export function unhandled(error: unknown, method = 'GET'): Response {
   return errorPage(502, 'Something went wrong at the edge', advice)
 }
 
-/** Whether a fresh entry's build (its origin's build header, stored with it) suits the reader. */
-function hitFitsReader(headers: Record<string, string>, reader: Reader, config: Config): boolean {
-  const header = config.settings.health.build
-  if (!header) return true
-  return entryFitsReader(headers[header], claimedBuild(reader.headers.get('cookie')))
-}
-
 /** Refused before the cache (loop, attack-only method, oversized URL): no cache status, no origin. */
 function refuse(request: Request, reader: Reader, config: Config): Response | undefined {
   if (isRefusedMethod(reader.method, config.settings.proxy.allowMethods)) {
@@ -239,9 +226,8 @@ async function route(
   // Costs nothing for readers without our cookies; a pin was verified before the cache.
   const read = verified ?? readerSteering(request, env, config, write, started)
   const steering = read instanceof Promise ? await read : read
-  // Set by `fromOrigin` for the build cookie: the builds as known, and who answered.
-  let builds: Map<string, string> | undefined
-  let skewed = false
+  // Set by `fromOrigin` for the build cookie: the builds as known (setting on).
+  let view: BuildView | undefined
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()
@@ -254,10 +240,10 @@ async function route(
     ])
     const probed = healthFromSnapshot(snapshot, now, config.settings.health)
     if (healthSettings.build) {
-      builds = knownBuilds(config.origins, snapshot?.origins, observations(), now)
-      skewed = noteSkew(builds, now)
+      const builds = knownBuilds(config.origins, snapshot?.origins, observations(), now)
+      view = { builds, skewed: noteSkew(builds, now) }
     }
-    const offBuild = builds && offExpectedBuild(builds, overrides.expectedBuild)
+    const offBuild = view && offExpectedBuild(view.builds, overrides.expectedBuild)
     const health = healthView(config.origins, probed, overrides, passiveHealth, offBuild)
     if (write && config.primary) {
       const state = health.get(config.primary.id)
@@ -266,28 +252,13 @@ async function route(
         return { response, attempts: [], failed: 'write-failed' }
       }
     }
-    const position = writes.position
-    const needed =
-      steering.pinned && position && steering.minPosition
-        ? parsePosition(position.kind, steering.minPosition)
-        : undefined
-    let ranked =
+    const needed = neededPosition(steering, config)
+    const ranked =
       write && config.primary
         ? []
         : rankOrigins(config.origins, reader, health, now, routing.defaultOrder)
-    let order: ResolvedOrigin[]
-    if (write && config.primary) order = [config.primary]
-    else if (needed !== undefined) {
-      order = caughtUpOrder(ranked, needed, isolatePositions, config.primary?.id)
-    } else {
-      let prefer = steering.prefer
-      if (builds && skewed && steering.build && !steering.pinned) {
-        ranked = preferBuild(ranked, steering.build, builds)
-        // Affinity yields to the build: it must not send the reader to the other one.
-        if (prefer && builds.get(prefer) !== steering.build) prefer = undefined
-      }
-      order = preferFirst(ranked, prefer)
-    }
+    const order =
+      write && config.primary ? [config.primary] : readOrder(ranked, steering, config, view, needed)
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
     const judge = new RequestJudge(passiveHealth, config.origins.length, passiveThresholds(routing))
     const proxyContext = {
@@ -304,31 +275,19 @@ async function route(
       hedgeDelayMs: (origin: ResolvedOrigin) => hedgeDelay(origin, routing, passiveHealth),
     }
     let outcome = await proxyRequest(upstream, order, proxyContext)
-    observe(outcome, config, builds)
-    if (builds) skewed = noteSkew(builds, Date.now())
+    observe(outcome, config, view)
+    if (view) view.skewed = noteSkew(view.builds, Date.now())
     // A read that one build does not have (a content-hashed asset of the other): asked once of
     // an origin on another build before the 404 reaches the reader. Never a write.
-    if (
-      builds &&
-      outcome.response.status === 404 &&
-      outcome.origin &&
-      !write &&
-      isRetryable(upstream)
-    ) {
-      // A reader pinned by position is only sent where their write is known to have arrived.
-      const candidates =
-        needed === undefined
-          ? ranked
-          : ranked.filter((r) =>
-              isCaughtUp(r.origin.id, needed, isolatePositions, config.primary?.id),
-            )
-      const other = builds && otherBuildOrigin(candidates, outcome.origin.id, builds)
-      if (other) {
-        void outcome.response.body?.cancel()
-        const again = await proxyRequest(upstream, [other], proxyContext)
-        observe(again, config, builds)
-        outcome = { ...again, attempts: [...outcome.attempts, ...again.attempts] }
-      }
+    const other =
+      !write && isRetryable(upstream)
+        ? retryElsewhere(outcome, ranked, view, needed, config)
+        : undefined
+    if (other) {
+      void outcome.response.body?.cancel()
+      const again = await proxyRequest(upstream, [other], proxyContext)
+      observe(again, config, view)
+      outcome = { ...again, attempts: [...outcome.attempts, ...again.attempts] }
     }
     judge.settle(Date.now())
     return outcome
@@ -349,45 +308,17 @@ async function route(
       outcome: served.outcome,
       now: started,
     })
-    if (builds && !write && !steering.pinned && served.outcome.origin) {
+    if (view && !write && !steering.pinned && served.outcome.origin) {
       await setBuildCookie(served.response, {
         env,
         publicUrl,
         steering,
-        servedBuild: builds.get(served.outcome.origin.id),
-        skewed,
+        servedBuild: view.builds.get(served.outcome.origin.id),
+        skewed: view.skewed,
       })
     }
   }
   return served
-}
-
-/**
- * Records what the answering origin reported of itself: its build (into `builds` too, so a
- * 404 is judged with it) and its replication position. Per isolate (worker/builds.ts,
- * worker/positions.ts); nothing when the settings are off.
- */
-function observe(
-  outcome: ProxyOutcome,
-  config: Config,
-  builds: Map<string, string> | undefined,
-): void {
-  const { origin, response } = outcome
-  if (!origin || outcome.failed) return
-  const now = Date.now()
-  const { build } = config.settings.health
-  if (build && builds) {
-    const reported = parseBuild(response.headers.get(build))
-    if (reported) {
-      noteBuild(origin.id, reported, now)
-      builds.set(origin.id, reported)
-    }
-  }
-  const { position } = config.settings.writes
-  if (position) {
-    const reported = parsePosition(position.kind, response.headers.get(position.header))
-    if (reported !== undefined) isolatePositions.note(origin.id, reported, now)
-  }
 }
 
 /** The primary is down or drained: a write gets a clear 503, never a replica. */
