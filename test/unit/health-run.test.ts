@@ -333,3 +333,33 @@ describe('build skew in a cron run', () => {
     expect(store.calls.put).toBe(writes)
   })
 })
+
+describe('build skew after the setting is turned off', () => {
+  it('drops the stored builds and the skew, without a skew webhook', async () => {
+    const builds: Record<string, string> = { 'nrt.example': 'b' }
+    const requests: { method: string; body?: string }[] = []
+    const fetcher: Fetcher = async (input, init) => {
+      const url = new URL(String(input instanceof Request ? input.url : input))
+      const body = typeof init?.body === 'string' ? init.body : undefined
+      requests.push({ method: init?.method ?? 'GET', ...(body ? { body } : {}) })
+      return new Response('ok', { headers: { 'x-build-id': builds[url.host] ?? 'a' } })
+    }
+    const store = fakeKv()
+    const on = configWith(THREE, { health: { build: 'x-build-id', buildSkewAlertMinutes: 5 } })
+    await runHealthChecks(on, T0, { kv: store.kv, fetch: fetcher, ...fakeClock(T0) })
+    expect(stored(store.data).skew).toBeDefined()
+    const off = configWith(THREE, { health: { buildSkewAlertMinutes: 5 } })
+    for (let minute = 1; minute <= 7; minute += 1) {
+      const at = T0 + minute * MINUTE
+      await runHealthChecks(off, at, {
+        kv: store.kv,
+        fetch: fetcher,
+        webhookUrl: HOOK,
+        ...fakeClock(at),
+      })
+    }
+    expect(stored(store.data).skew).toBeUndefined()
+    expect(stored(store.data).origins.tokyo?.build).toBeUndefined()
+    expect(requests.filter((r) => r.method === 'POST')).toEqual([])
+  })
+})

@@ -123,7 +123,7 @@ export async function runHealthChecks(
     report.probes += origins.length
     report.subrequests += origins.length
     const at = now()
-    states = apply(states, origins, results, thresholds, at)
+    states = apply(states, origins, results, thresholds, at, reports.build !== undefined)
     noteReports(config, results, at)
 
     const reason = canWrite
@@ -176,14 +176,16 @@ function apply(
   results: readonly ProbeResult[],
   thresholds: Thresholds,
   at: number,
+  builds: boolean,
 ): Record<string, OriginState> {
   const after: Record<string, OriginState> = {}
   origins.forEach((origin, i) => {
     const state = states[origin.id] ?? initialState(at)
     const result = results[i]
-    const updated = result ? next(state, result, thresholds, at) : state
-    // The build its probes last reported: kept through a failed probe, which reports none.
-    const build = parseBuild(result?.build) ?? state.build
+    const { build: _stored, ...updated } = result ? next(state, result, thresholds, at) : state
+    // The build its probes last reported, kept through a failed probe (which reports none);
+    // none at all once `settings.health.build` is off, so no old skew outlives the setting.
+    const build = builds ? (parseBuild(result?.build) ?? state.build) : undefined
     after[origin.id] = build ? { ...updated, build } : updated
   })
   return after
