@@ -3,6 +3,7 @@ import { probePlan } from '../../worker/health/plan'
 import type { Fetcher } from '../../worker/health/probe'
 import { runHealthChecks } from '../../worker/health/scheduled'
 import { HEALTH_KEY, type Snapshot } from '../../worker/health/snapshot'
+import { isolatePositions } from '../../worker/positions'
 import { configWith, fakeClock, fakeKv, fakeNetwork, laggingKv, THREE } from './health-fakes'
 
 const T0 = Date.UTC(2026, 0, 1, 12)
@@ -361,5 +362,22 @@ describe('build skew after the setting is turned off', () => {
     expect(stored(store.data).skew).toBeUndefined()
     expect(stored(store.data).origins.tokyo?.build).toBeUndefined()
     expect(requests.filter((r) => r.method === 'POST')).toEqual([])
+  })
+})
+
+describe('positions reported to the probes', () => {
+  it('are recorded in the isolate that probed', async () => {
+    isolatePositions.clear()
+    const fetcher: Fetcher = async (input) => {
+      const host = new URL(String(input instanceof Request ? input.url : input)).host
+      return new Response('ok', {
+        headers: { 'x-db-position': host === 'nrt.example' ? '41' : '42' },
+      })
+    }
+    const config = configWith(THREE, { writes: { position: { header: 'x-db-position' } } })
+    await runHealthChecks(config, T0, { kv: fakeKv().kv, fetch: fetcher, ...fakeClock(T0) })
+    expect(isolatePositions.latest('tokyo')).toBe(41n)
+    expect(isolatePositions.latest('frankfurt')).toBe(42n)
+    isolatePositions.clear()
   })
 })
