@@ -1,3 +1,4 @@
+import { knownBuilds, noteSkew, observations, offExpectedBuild } from './builds'
 import {
   type FetchOrigin,
   hitResponse,
@@ -9,7 +10,15 @@ import {
   throughCache,
 } from './cache'
 import { cacheRules } from './cache/rules'
-import type { Config } from './config'
+import type { Config, ResolvedOrigin } from './config'
+import {
+  type BuildView,
+  hitFitsReader,
+  neededPosition,
+  observe,
+  readOrder,
+  retryElsewhere,
+} from './consistency'
 import type { Env } from './env'
 import { type CfLocation, locateReader } from './geo'
 import { RequestJudge } from './health/judge'
@@ -18,14 +27,15 @@ import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { type RequestRecord, recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
-import { errorPage, proxyRequest } from './proxy'
+import { type Attempt, errorPage, isRetryable, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
+import type { BodyFailure } from './proxy/idle'
 import { isRefusedMethod } from './proxy/methods'
 import { rankOrigins } from './routing'
 import {
-  preferFirst,
   readerSteering,
   type Steering,
+  setBuildCookie,
   setSteeringCookies,
   steeringBeforeCache,
 } from './steering'
@@ -67,9 +77,14 @@ export async function serve(request: Request, context: RequestContext): Promise<
     if (!memoizedOverrides(started, config.origins)) {
       await readOverrides(env.HEALTH, started, config.origins)
     }
-    const opened: Opened = pin?.pinned
+    let opened: Opened = pin?.pinned
       ? { pending: { rules: cacheRules(config.settings) } }
       : await openCache(reader, cacheContext, started)
+    // While this isolate sees origins disagree on the build (one boolean otherwise), a reader
+    // kept on one build is not served a fresh entry another build made: fetched, not stored.
+    if (opened.hit && !hitFitsReader(opened.hit.headers, reader, config)) {
+      opened = { pending: { rules: cacheRules(config.settings) } }
+    }
     if (opened.hit) {
       // A fresh hit: the reader's Response is built once, trace headers included.
       const { hit } = opened
@@ -211,11 +226,13 @@ async function route(
   pending: Pending,
   verified: Steering | undefined,
 ): Promise<Served> {
-  const { routing, writes } = config.settings
+  const { routing, writes, health: healthSettings } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
   // Costs nothing for readers without our cookies; a pin was verified before the cache.
   const read = verified ?? readerSteering(request, env, config, write, started)
   const steering = read instanceof Promise ? await read : read
+  // Set by `fromOrigin` for the build cookie: the builds as known (setting on).
+  let view: BuildView | undefined
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()
@@ -227,7 +244,12 @@ async function route(
       readSnapshot(env.HEALTH, now, config.settings.health.memoTtlMs),
     ])
     const probed = healthFromSnapshot(snapshot, now, config.settings.health)
-    const health = healthView(config.origins, probed, overrides, passiveHealth)
+    if (healthSettings.build) {
+      const builds = knownBuilds(config.origins, snapshot?.origins, observations(), now)
+      view = { builds, skewed: noteSkew(builds, now) }
+    }
+    const offBuild = view && offExpectedBuild(view.builds, overrides.expectedBuild)
+    const health = healthView(config.origins, probed, overrides, passiveHealth, offBuild)
     if (write && config.primary) {
       const state = health.get(config.primary.id)
       if (state?.healthy === false || state?.drained) {
@@ -235,23 +257,43 @@ async function route(
         return { response, attempts: [], failed: 'write-failed' }
       }
     }
+    const needed = neededPosition(steering, config)
     const ranked =
       write && config.primary
-        ? [config.primary]
-        : preferFirst(
-            rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
-            steering.prefer,
-          )
+        ? []
+        : rankOrigins(config.origins, reader, health, now, routing.defaultOrder)
+    const order =
+      write && config.primary ? [config.primary] : readOrder(ranked, steering, config, view, needed)
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
     const judge = new RequestJudge(passiveHealth, config.origins.length, passiveThresholds(routing))
-    const outcome = await proxyRequest(upstream, ranked, {
-      edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url },
+    const proxyContext = {
+      edge: {
+        clientIp: request.headers.get('cf-connecting-ip'),
+        publicUrl: url,
+        ...(needed !== undefined && { minPosition: steering.minPosition }),
+      },
       originHosts: config.originHosts,
       routing,
-      onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
-      onBodyEnd: (origin, failure) => judge.body(origin.id, failure, Date.now()),
-      hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
-    })
+      onAttempt: (_origin: ResolvedOrigin, attempt: Attempt) => judge.attempt(attempt, Date.now()),
+      onBodyEnd: (origin: ResolvedOrigin, failure?: BodyFailure) =>
+        judge.body(origin.id, failure, Date.now()),
+      hedgeDelayMs: (origin: ResolvedOrigin) => hedgeDelay(origin, routing, passiveHealth),
+    }
+    let outcome = await proxyRequest(upstream, order, proxyContext)
+    observe(outcome, config, view)
+    if (view) view.skewed = noteSkew(view.builds, Date.now())
+    // A read that one build does not have (a content-hashed asset of the other): asked once of
+    // an origin on another build before the 404 reaches the reader. Never a write.
+    const other =
+      !write && isRetryable(upstream)
+        ? retryElsewhere(outcome, ranked, view, needed, config)
+        : undefined
+    if (other) {
+      void outcome.response.body?.cancel()
+      const again = await proxyRequest(upstream, [other], proxyContext)
+      observe(again, config, view)
+      outcome = { ...again, attempts: [...outcome.attempts, ...again.attempts] }
+    }
     judge.settle(Date.now())
     return outcome
   }
@@ -271,6 +313,15 @@ async function route(
       outcome: served.outcome,
       now: started,
     })
+    if (view && !write && !steering.pinned && served.outcome.origin) {
+      await setBuildCookie(served.response, {
+        env,
+        publicUrl,
+        steering,
+        servedBuild: view.builds.get(served.outcome.origin.id),
+        skewed: view.skewed,
+      })
+    }
   }
   return served
 }

@@ -18,6 +18,8 @@ const origin = (patch: Partial<OriginStatus>): OriginStatus => ({
   latencyMs: null,
   reason: null,
   ejectedUntil: null,
+  build: null,
+  offBuild: false,
   ...patch,
 })
 
