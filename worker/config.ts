@@ -110,8 +110,8 @@ const RoutingSchema = v.strictObject({
    * georoute waits for the origin, never while a slow reader catches up. Default: 10000, as long
    * as an origin gets for its headers: a blog page arrives in a few chunks within milliseconds,
    * and a large download keeps flowing. 0 turns it off (an origin that streams events with
-   * longer pauses). A body of declared length up to 64 KiB is piped natively and must arrive
-   * whole within this time (worker/proxy/idle.ts `boundedBody`).
+   * longer pauses). A body of declared length up to 64 KiB is read whole before the answer goes
+   * out and must arrive whole within this time (worker/proxy/idle.ts `wholeBody`).
    */
   bodyIdleTimeoutMs: v.optional(integer(0, 600_000, 'bodyIdleTimeoutMs'), 10_000),
   /** Time allowed for the whole request across attempts. Default: 25000. */

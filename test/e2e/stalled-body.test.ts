@@ -124,3 +124,74 @@ describe('an origin that stalls after its headers', () => {
     expect(stalling.hits).toBe(3)
   })
 })
+
+describe('a small page of declared length that arrives slowly, within the idle time', () => {
+  // Every byte value, and more than one network read: the reader must get it byte-exact.
+  const page = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256))
+  let server: ReturnType<typeof createServer>
+  let georoute: Georoute
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(200, 'Fine Thanks', {
+        'content-type': 'application/octet-stream',
+        'cache-control': 'no-store',
+        'content-length': String(page.length),
+        'x-origin-note': 'kept as sent',
+      })
+      res.write(page.subarray(0, 1000))
+      // Past the attempt timeout (headers only) but within the body's idle time: the attempt's
+      // timer, which then bounds the body, must not cut it.
+      setTimeout(() => res.end(page.subarray(1000)), 250)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    georoute = await startGeoroute({
+      origins: [{ id: 'near', url, lat: 50.11, lon: 8.68 }],
+      settings: { routing: { attemptTimeoutMs: 100, bodyIdleTimeoutMs: 2_000, hedge: false } },
+    })
+  })
+
+  afterAll(async () => {
+    await georoute?.dispose()
+    server?.closeAllConnections()
+    await new Promise<void>((resolve) => server?.close(() => resolve()))
+  })
+
+  it('reaches the reader whole, byte-exact, with its status line and headers', async () => {
+    const base = await georoute.mf.ready
+    const got = await new Promise<{
+      status?: number
+      statusText?: string
+      headers: Record<string, unknown>
+      body: Buffer
+      whole: boolean
+    }>((resolve, reject) => {
+      const request = httpGet(
+        new URL('/files/blob', base),
+        { headers: { host: 'blog.example', 'x-georoute-geo': PARIS } },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode,
+              statusText: response.statusMessage,
+              headers: response.headers,
+              body: Buffer.concat(chunks),
+              whole: response.complete,
+            }),
+          )
+          response.on('error', reject)
+        },
+      )
+      request.on('error', reject)
+    })
+    expect([got.status, got.statusText, got.whole]).toEqual([200, 'Fine Thanks', true])
+    expect(got.headers['content-length']).toBe(String(page.length))
+    expect(got.headers['content-type']).toBe('application/octet-stream')
+    expect(got.headers['x-origin-note']).toBe('kept as sent')
+    expect(got.headers['x-georoute-origin']).toBe('near')
+    expect(got.body.equals(page)).toBe(true)
+  })
+})

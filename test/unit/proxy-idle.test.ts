@@ -3,8 +3,9 @@ import {
   BOUNDED_BODY_BYTES,
   type BodyFailure,
   BodyStalled,
-  boundedBody,
+  boundedLength,
   idleTimeout,
+  wholeBody,
 } from '../../worker/proxy/idle'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -99,30 +100,68 @@ describe('idleTimeout', () => {
   })
 })
 
-describe('boundedBody (a small body of declared length, piped natively)', () => {
+describe('wholeBody (a small body of declared length, read whole)', () => {
   const declared = (length: number, extra: Record<string, string> = {}) =>
     new Headers({ 'content-length': String(length), ...extra })
 
-  it('passes the whole body through and reports its end', async () => {
+  /** How the reader fares with what `wholeBody` gave: the text, or the error it ends with. */
+  const readerGets = (body: BodyInit) =>
+    new Response(body).text().then(
+      (text) => text,
+      (error: unknown) => error,
+    )
+
+  it('reads the whole body, byte-exact, and clears its timer', async () => {
     const { body, controller } = origin()
-    const piped = boundedBody(body, declared(4), 1000, onEnd)
-    expect(piped).toBeDefined()
-    controller.enqueue(bytes('ab'))
-    controller.enqueue(bytes('cd'))
+    const page = new Uint8Array([0, 255, 1, 128, 10, 13, 0x3c])
+    const cuts: unknown[] = []
+    const pending = wholeBody(new Response(body), page.length, 1000, (e) => cuts.push(e))
+    controller.enqueue(page.slice(0, 3))
+    controller.enqueue(page.slice(3))
     controller.close()
-    expect(await new Response(piped).text()).toBe('abcd')
-    await vi.advanceTimersByTimeAsync(0)
-    expect(ends).toEqual([undefined])
+    const whole = await pending
+    expect(whole.failure).toBeUndefined()
+    expect(new Uint8Array(whole.body as ArrayBuffer)).toEqual(page)
+    expect(cuts).toEqual([])
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  // The cut itself needs a fetch body (the runtime's pipe from one): test/e2e/stalled-body.test.ts
-  // has an origin that declares 4 KiB, sends part of it and stalls.
+  it('cuts a body still short after the idle time: the cut names the stall, the reader gets an error', async () => {
+    const { body, controller } = origin()
+    const pending = wholeBody(new Response(body), 100, 1000, (error) => controller.error(error))
+    controller.enqueue(bytes('half a page'))
+    await vi.advanceTimersByTimeAsync(999)
+    let settled = false
+    void pending.then(() => (settled = true))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(settled).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    const whole = await pending
+    expect(whole.failure).toBe('body stalled')
+    // The native stream hands the reader a copy of the error: same message, not the class.
+    expect(String(await readerGets(whole.body))).toContain('origin sent nothing for 1000 ms')
+    expect(vi.getTimerCount()).toBe(0)
+  })
 
-  it('leaves large, undeclared and encoded bodies to the idle stream', () => {
-    expect(boundedBody(origin().body, declared(BOUNDED_BODY_BYTES + 1), 1000)).toBeUndefined()
-    expect(boundedBody(origin().body, new Headers(), 1000)).toBeUndefined()
-    const encoded = declared(10, { 'content-encoding': 'gzip' })
-    expect(boundedBody(origin().body, encoded, 1000)).toBeUndefined()
+  it('reports a body the connection breaks as a body error, cut for the reader, without waiting', async () => {
+    const { body, controller } = origin()
+    const cuts: unknown[] = []
+    const pending = wholeBody(new Response(body), 100, 1000, (e) => cuts.push(e))
+    controller.enqueue(bytes('half'))
+    controller.error(new Error('Network connection lost'))
+    const whole = await pending
+    expect(whole.failure).toBe('body error')
+    expect(await readerGets(whole.body)).toEqual(new Error('Network connection lost'))
+    expect(cuts).toEqual([])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('takes only declared, unencoded bodies up to BOUNDED_BODY_BYTES', () => {
+    expect(boundedLength(declared(20_000))).toBe(20_000)
+    expect(boundedLength(declared(BOUNDED_BODY_BYTES))).toBe(BOUNDED_BODY_BYTES)
+    expect(boundedLength(declared(BOUNDED_BODY_BYTES + 1))).toBeUndefined()
+    expect(boundedLength(new Headers())).toBeUndefined()
+    expect(boundedLength(declared(10, { 'content-encoding': 'gzip' }))).toBeUndefined()
+    expect(boundedLength(declared(Number.NaN))).toBeUndefined()
   })
 })

@@ -6,7 +6,14 @@ import {
   type SharedFields,
   upstreamHeaders,
 } from './headers'
-import { type BodyFailure, boundedBody, idleTimeout, withDeclaredLength } from './idle'
+import {
+  type BodyFailure,
+  type BodyTimer,
+  boundedLength,
+  idleTimeout,
+  wholeBody,
+  withDeclaredLength,
+} from './idle'
 
 /** Why one attempt at one origin did not give a usable answer. */
 export type FailureReason = 'timeout' | 'connect error' | `status ${number}`
@@ -96,6 +103,13 @@ interface Sent {
   attempt: Attempt
   /** Aborted by us because another attempt won: not the origin's fault. */
   lost?: boolean
+  /** Aborts the attempt's fetch, erroring the response's body too. */
+  controller?: AbortController
+  /**
+   * The attempt's timer, still running when a response came: whoever takes the response either
+   * stops it or lends it to the body (`forReader`).
+   */
+  timer?: BodyTimer
 }
 
 /**
@@ -127,14 +141,43 @@ async function attempt(
 ): Promise<Sent> {
   const now = context.now ?? Date.now
   const started = now()
-  const abort = () => controller.abort(new AttemptTimeout())
+  // Once the headers are in, the same timer may bound the body (`bodyTimer`): then `forBody` is
+  // set, and the timer, whenever it fires, re-arms for what is left of the body's time, or cuts.
+  let forBody: { due: number; fire: () => void } | undefined
+  let timerDue = 0
+  const arm = (fn: () => void, ms: number) => {
+    timerDue = now() + ms
+    return setTimeout(fn, ms)
+  }
+  const onBody = () => {
+    timer = undefined
+    const left = forBody!.due - now()
+    if (left > 0) timer = arm(onBody, left)
+    else forBody!.fire()
+  }
+  const abort = () => (forBody ? onBody() : controller.abort(new AttemptTimeout()))
   const hedged = hedge?.(timeoutMs)
-  let timer = hedged
-    ? setTimeout(() => {
+  let timer: ReturnType<typeof setTimeout> | undefined = hedged
+    ? arm(() => {
+        if (forBody) return onBody()
         hedged.fire()
-        timer = setTimeout(abort, timeoutMs - hedged.ms)
+        timer = arm(abort, timeoutMs - hedged.ms)
       }, hedged.ms)
-    : setTimeout(abort, timeoutMs)
+    : arm(abort, timeoutMs)
+  const bodyTimer: BodyTimer = {
+    start: (ms, fire) => {
+      forBody = { due: now() + ms, fire }
+      if (timer === undefined || timerDue > forBody.due) {
+        clearTimeout(timer)
+        timer = arm(onBody, ms)
+      }
+    },
+    stop: () => {
+      clearTimeout(timer)
+      timer = undefined
+    },
+  }
+  let kept = false
   const url = upstreamUrl(origin, context.edge.publicUrl)
   const init: RequestInit = {
     method: request.method,
@@ -166,7 +209,8 @@ async function attempt(
       return { attempt: result }
     }
     if (response.status >= 500) result.failure = `status ${response.status}`
-    return { response, attempt: result }
+    kept = true
+    return { response, attempt: result, controller, timer: bodyTimer }
   } catch (error) {
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
     const timedOut = reason instanceof AttemptTimeout || reason instanceof HedgeLost
@@ -178,30 +222,46 @@ async function attempt(
     if (!timedOut) result.error = String(error).slice(0, 200)
     return { attempt: result, lost: reason instanceof HedgeLost }
   } finally {
-    // Headers are in (or it failed): the body must not be cut by the attempt timer.
-    clearTimeout(timer)
+    // Headers are in (or it failed): the attempt's time is over. A response keeps the timer
+    // until its taker stops it or lends it to the body (`Sent.timer`): one timer, not two.
+    if (!kept) bodyTimer.stop()
   }
 }
 
 /**
  * The origin's response with hop-by-hop removed and redirects pointed at the public host, its
- * body cut when the origin stalls (`bodyIdleTimeoutMs`); `onEnd` hears how the body ended.
+ * body cut when the origin stalls (`bodyIdleTimeoutMs`); `onEnd` hears how the body ended. A
+ * small body of declared length is read whole first (`wholeBody`), bounded by aborting the
+ * attempt's fetch (`controller`); any other body streams to the reader through `idleTimeout`.
  */
-function forReader(
+async function forReader(
   response: Response,
   context: ProxyContext,
+  sent: Pick<Sent, 'controller' | 'timer'>,
   onEnd?: (failure?: BodyFailure) => void,
-): Response {
+): Promise<Response> {
+  const { controller, timer } = sent
   // Statuses that carry no body must be built with a null one (RFC 9110 §6.4.1).
   const empty = NULL_BODY_STATUS.has(response.status)
   if (empty) void response.body?.cancel()
   const idleMs = context.routing.bodyIdleTimeoutMs
-  let body = empty ? null : response.body
-  if (body && idleMs > 0) {
-    body =
-      boundedBody(body, response.headers, idleMs, onEnd) ??
-      withDeclaredLength(idleTimeout(body, idleMs, onEnd), response.headers)
-  } else onEnd?.()
+  const source = empty ? null : response.body
+  let body: BodyInit | null = source
+  if (source && idleMs > 0) {
+    const length = controller && boundedLength(response.headers)
+    if (length !== undefined) {
+      const cut = (error: unknown) => controller!.abort(error)
+      const whole = await wholeBody(response, length, idleMs, cut, timer)
+      onEnd?.(whole.failure)
+      body = whole.body
+    } else {
+      timer?.stop()
+      body = withDeclaredLength(idleTimeout(source, idleMs, onEnd), response.headers)
+    }
+  } else {
+    timer?.stop()
+    onEnd?.()
+  }
   return new Response(body, {
     status: response.status,
     statusText: response.statusText,
@@ -223,14 +283,14 @@ function answer(
   origin: ResolvedOrigin,
   sent: Sent,
   response: Response,
-): Response {
+): Promise<Response> {
   const { onBodyEnd } = context
   if (!onBodyEnd || sent.attempt.failure) {
     report(context, origin, sent)
-    return forReader(response, context)
+    return forReader(response, context, sent)
   }
   report(context, origin, { ...sent, attempt: { ...sent.attempt, bodyPending: true } })
-  return forReader(response, context, (failure) => onBodyEnd(origin, failure))
+  return forReader(response, context, sent, (failure) => onBodyEnd(origin, failure))
 }
 
 /**
@@ -256,7 +316,8 @@ export async function proxyRequest(
     const sent = await attempt(request, first, context, routing.deadlineMs, request.body)
     attempts.push(sent.attempt)
     if (sent.response) {
-      return { response: answer(context, first, sent, sent.response), origin: first, attempts }
+      const response = await answer(context, first, sent, sent.response)
+      return { response, origin: first, attempts }
     }
     report(context, first, sent)
     return {
@@ -297,7 +358,7 @@ async function raceOrigins(
   // The last origin answer that was not good (a 5xx), kept with its body unread: when no origin
   // does better it reaches the reader as sent, as nginx and Envoy do after their retries (a
   // maintenance 503 keeps its own Retry-After and page).
-  let last: { response: Response; origin: ResolvedOrigin } | undefined
+  let last: { response: Response; origin: ResolvedOrigin; sent: Sent } | undefined
 
   // The first wait's hedge, decided as the loop decides it (same facts, same clock reading),
   // once the first attempt has started: on that attempt's own timer when it is due before the
@@ -346,21 +407,24 @@ async function raceOrigins(
         other.controller.abort(new HedgeLost())
         other.done.then(({ index, sent: late }) => {
           report(context, tries[index]!, late.response ? late : { ...late, lost: true })
+          late.timer?.stop()
           return late.response?.body?.cancel()
         })
       }
       void last?.response.body?.cancel()
-      return { response: answer(context, origin, sent, sent.response), origin, attempts }
+      return { response: await answer(context, origin, sent, sent.response), origin, attempts }
     }
     report(context, origin, sent)
     if (sent.response) {
+      // Kept for later, maybe long after its attempt's time: its timer must not cut it.
+      sent.timer?.stop()
       void last?.response.body?.cancel()
-      last = { response: sent.response, origin }
+      last = { response: sent.response, origin, sent }
     }
     if (running.size === 0 && launched < tries.length && deadline > now()) launch()
   }
   if (last) {
-    const response = forReader(last.response, context)
+    const response = await forReader(last.response, context, last.sent)
     return { response, origin: last.origin, attempts, failed: 'all-failed' }
   }
   return { response: unavailable(routing.retryAfterSeconds), attempts, failed: 'all-failed' }
