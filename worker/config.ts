@@ -159,6 +159,41 @@ const RoutingSchema = v.strictObject({
     ),
     0.5,
   ),
+  /**
+   * How readers are ordered among the ready origins: `nearest` by distance (divided by weight)
+   * only; `fastest` by the time to response headers measured from the reader's data center
+   * where known, a distance-based estimate where not, leaving the nearest only when it is
+   * slower by both `steeringMarginMs` and `steeringRatio` (worker/health/latency.ts).
+   * Default: `fastest`.
+   */
+  steering: v.optional(
+    v.picklist(['nearest', 'fastest'], 'must be "nearest" or "fastest"'),
+    'fastest',
+  ),
+  /**
+   * How much slower (ms) the nearest ready origin must be before readers leave it; they come
+   * back once it is within half of this (hysteresis). Default: 50, above the jitter of a
+   * healthy origin's time to headers and below what a reader notices.
+   */
+  steeringMarginMs: v.optional(integer(0, 60_000, 'steeringMarginMs'), 50),
+  /**
+   * And how many times slower it must be: 1.5 keeps a 20 ms origin from losing readers to a
+   * 10 ms one over a margin that no reader feels. Default: 1.5.
+   */
+  steeringRatio: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(1, 'must be between 1 and 10'),
+      v.maxValue(10, 'must be between 1 and 10'),
+    ),
+    1.5,
+  ),
+  /**
+   * While readers are steered away from their nearest origin, one request per this many ms
+   * (per data center and isolate) goes to a nearer ready origin to measure it again, so a
+   * recovered one wins its readers back. Default: 2000 (a bounded share: 0.5 % at 100 misses/s).
+   */
+  exploreIntervalMs: v.optional(integer(100, 600_000, 'exploreIntervalMs'), 2_000),
 })
 
 const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))
@@ -213,6 +248,36 @@ const HealthSchema = v.strictObject({
   memoTtlMs: v.optional(integer(0, 300_000, 'memoTtlMs'), 10_000),
   /** Grace past a missed heartbeat before readers call the snapshot unknown. Default: 300000. */
   staleAfterMs: v.optional(integer(10_000, 86_400_000, 'staleAfterMs'), 300_000),
+  /**
+   * How long an isolate reuses the data center's shared health record (Cache API) before
+   * reading it again. Default: 1000: another isolate's ejection protects this one within
+   * about a second, for at most one Cache API read per second per isolate on the miss path.
+   */
+  coloMemoMs: v.optional(integer(0, 60_000, 'coloMemoMs'), 1_000),
+  /**
+   * Counts and latency are written to the data center's record at most this often per
+   * isolate; an ejection or its end is written at once. Default: 3000.
+   */
+  coloWriteIntervalMs: v.optional(integer(0, 600_000, 'coloWriteIntervalMs'), 3_000),
+  /**
+   * Readers as probes: when this data center's own recent requests to an origin succeed, the
+   * probes' "down" does not demote it here (see docs/HOW-IT-WORKS.md).
+   */
+  localEvidence: v.optional(
+    v.strictObject({
+      /**
+       * Successful requests needed. Default: 5, more than the failed probes (`fall`, 2) that
+       * mark an origin down, so a few lucky requests do not outvote them.
+       */
+      minSuccesses: v.optional(integer(1, 10_000, 'minSuccesses'), 5),
+      /**
+       * How recent they must be, with no failure at all in the same window. Default: 30000,
+       * three probe intervals: older evidence is no answer to a fresh probe verdict.
+       */
+      windowMs: v.optional(integer(1_000, 3_600_000, 'windowMs'), 30_000),
+    }),
+    {},
+  ),
 })
 
 /** `settings.logs`: the per-request log line and analytics point. */

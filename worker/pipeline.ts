@@ -11,9 +11,12 @@ import {
 import { cacheRules } from './cache/rules'
 import type { Config } from './config'
 import type { Env } from './env'
-import { type CfLocation, locateReader } from './geo'
+import { type CfLocation, locateReader, readerColo } from './geo'
+import type { ColoFacts } from './health/colo'
+import { type ColoHealth, coloHealth } from './health/colo-store'
 import { RequestJudge } from './health/judge'
-import { passiveHealth, passiveThresholds } from './health/passive'
+import { steerReady } from './health/latency'
+import { passiveThresholds } from './health/passive'
 import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
@@ -21,7 +24,7 @@ import { memoizedOverrides, readOverrides } from './overrides'
 import { errorPage, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { isRefusedMethod } from './proxy/methods'
-import { rankOrigins } from './routing'
+import { type RankedOrigin, rankOrigins, Tier } from './routing'
 import {
   preferFirst,
   readerSteering,
@@ -214,15 +217,30 @@ async function route(
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()
-    const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
+    const overridden = env.GEO_OVERRIDE === 'true'
+    const override = overridden ? request.headers.get('x-georoute-geo') : null
     const reader = locateReader(request.cf as CfLocation | undefined, override)
-    // Both memoized per isolate: most requests read no KV at all.
+    const coloOverride = overridden ? request.headers.get('x-georoute-colo') : null
+    const colo = coloHealth(readerColo(request.cf as { colo?: unknown }, coloOverride))
+    const settings = config.settings.health
+    const bucketMs = settings.localEvidence.windowMs / 2
+    const cache = caches.default
+    // All memoized per isolate: most requests read no KV and no colo record at all.
     const [overrides, snapshot] = await Promise.all([
       readOverrides(env.HEALTH, now, config.origins),
-      readSnapshot(env.HEALTH, now, config.settings.health.memoTtlMs),
+      readSnapshot(env.HEALTH, now, settings.memoTtlMs),
+      colo.refresh(cache, now, settings.coloMemoMs),
     ])
-    const probed = healthFromSnapshot(snapshot, now, config.settings.health)
-    const health = healthView(config.origins, probed, overrides, passiveHealth)
+    const probed = healthFromSnapshot(snapshot, now, settings)
+    const facts = new Map<string, ColoFacts>()
+    for (const o of config.origins) facts.set(o.id, colo.facts(o.id, now, bucketMs))
+    const health = healthView(
+      config.origins,
+      probed,
+      overrides,
+      (id) => facts.get(id),
+      settings.localEvidence.minSuccesses,
+    )
     if (write && config.primary) {
       const state = health.get(config.primary.id)
       if (state?.healthy === false || state?.drained) {
@@ -234,20 +252,37 @@ async function route(
       write && config.primary
         ? [config.primary]
         : preferFirst(
-            rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
+            steered(
+              rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
+              colo,
+              facts,
+              routing,
+              now,
+            ),
             steering.prefer,
           )
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
-    const judge = new RequestJudge(passiveHealth, config.origins.length, passiveThresholds(routing))
+    const judge = new RequestJudge(colo, config.origins.length, passiveThresholds(routing))
+    // The data center's record is written in the background: never a wait for the reader.
+    const share = () => {
+      const at = Date.now()
+      if (colo.writeDue(at, settings.coloWriteIntervalMs)) {
+        ctx.waitUntil(colo.write(cache, at, bucketMs))
+      }
+    }
     const outcome = await proxyRequest(upstream, ranked, {
       edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url },
       originHosts: config.originHosts,
       routing,
       onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
-      onBodyEnd: (origin, failure) => judge.body(origin.id, failure, Date.now()),
-      hedgeDelayMs: (origin) => hedgeDelay(origin, routing, passiveHealth),
+      onBodyEnd: (origin, failure) => {
+        judge.body(origin.id, failure, Date.now())
+        share()
+      },
+      hedgeDelayMs: (origin) => hedgeDelay(facts.get(origin.id)?.latencyMs, routing),
     })
     judge.settle(Date.now())
+    share()
     return outcome
   }
   const served = await throughCache(
@@ -268,6 +303,32 @@ async function route(
     })
   }
   return served
+}
+
+/**
+ * The ranking with `settings.routing.steering` applied for readers entering `colo`: with
+ * `fastest`, the ready origin that is fastest from here goes first (worker/health/latency.ts),
+ * remembered per nearest origin so that the next choice has hysteresis.
+ */
+function steered(
+  ranked: RankedOrigin[],
+  colo: ColoHealth,
+  facts: ReadonlyMap<string, ColoFacts>,
+  routing: Config['settings']['routing'],
+  now: number,
+): RankedOrigin[] {
+  const nearest = ranked[0]
+  if (routing.steering !== 'fastest' || nearest?.tier !== Tier.Ready) return ranked
+  const result = steerReady(
+    ranked,
+    (id) => facts.get(id) ?? { latencyMs: undefined, sampledAt: undefined },
+    colo.chosen.get(nearest.origin.id),
+    { marginMs: routing.steeringMarginMs, ratio: routing.steeringRatio },
+    { lastExploreAt: colo.lastExploreAt, now, intervalMs: routing.exploreIntervalMs },
+  )
+  if (result.chosen) colo.chosen.set(nearest.origin.id, result.chosen)
+  if (result.explored) colo.lastExploreAt = now
+  return result.ranked
 }
 
 /** The primary is down or drained: a write gets a clear 503, never a replica. */

@@ -1,0 +1,156 @@
+import { type RankedOrigin, Tier } from '../routing'
+
+/**
+ * Latency-aware steering: which ready origin readers entering one data center are sent to.
+ * Pure: the facts (each origin's distance, weight and measured time to response headers from
+ * this data center) and the previous choice in, the choice out.
+ */
+
+/** Light in fibre covers about 200 km per ms (2/3 c). */
+const FIBRE_KM_PER_MS = 200
+/** Real routes run about 1.5× the great-circle distance (detours, peering points). */
+const ROUTE_FACTOR = 1.5
+/** What an origin takes to answer on top of the wire: a blog page from a warm application. */
+const ESTIMATE_BASE_MS = 20
+
+/**
+ * The time to response headers expected from an origin `distanceKm` away, before any request
+ * measured it: one round trip on a pooled connection (2 × 1.5 × d / 200 km/ms = 0.015 ms per
+ * km) plus 20 ms for the origin. Frankfurt–Virginia (6,600 km): ~120 ms. An unknown distance
+ * counts as the base alone: every origin then ties and the configured order decides.
+ */
+export function estimatedLatencyMs(distanceKm: number | undefined): number {
+  if (distanceKm === undefined) return ESTIMATE_BASE_MS
+  return ESTIMATE_BASE_MS + (2 * ROUTE_FACTOR * distanceKm) / FIBRE_KM_PER_MS
+}
+
+/** One ready origin as steering sees it. */
+export interface SteeringCandidate {
+  id: string
+  distanceKm: number | undefined
+  /** Relative preference (`origins[].weight`): the cost is divided by it. */
+  weight: number
+  /** Smoothed time to response headers measured from this data center; `undefined` if none. */
+  latencyMs: number | undefined
+}
+
+/** When readers leave their nearest origin (`settings.routing.steering*`). */
+export interface SteeringRule {
+  marginMs: number
+  ratio: number
+}
+
+/** What an origin is expected to cost a reader, in ms (divided by its weight). */
+export function steeringCost(candidate: SteeringCandidate): number {
+  const ms = candidate.latencyMs ?? estimatedLatencyMs(candidate.distanceKm)
+  return ms / candidate.weight
+}
+
+/** True when `a` is slower than `b` by more than `marginMs` and by more than `ratio` times. */
+const slowerBy = (a: number, b: number, marginMs: number, ratio: number) =>
+  a - b > marginMs && a > ratio * b
+
+/**
+ * The position in `candidates` (ready origins, nearest first) that readers are sent to. The
+ * nearest, unless another is faster by the whole margin (ms and ratio); once away, readers come
+ * back to the nearest as soon as it is within half the margin, and move between two other
+ * origins only for the whole margin. The band between half and the whole margin is the
+ * hysteresis: two origins of similar latency never trade readers back and forth.
+ */
+export function chooseFastest(
+  candidates: readonly SteeringCandidate[],
+  previous: string | undefined,
+  rule: SteeringRule,
+): number {
+  if (candidates.length < 2) return 0
+  const costs = candidates.map(steeringCost)
+  let current = previous === undefined ? 0 : candidates.findIndex((c) => c.id === previous)
+  if (current < 0) current = 0
+  let best = 0
+  for (let i = 1; i < costs.length; i++) if (costs[i]! < costs[best]!) best = i
+  if (current !== 0) {
+    const halfRatio = 1 + (rule.ratio - 1) / 2
+    if (!slowerBy(costs[0]!, costs[current]!, rule.marginMs / 2, halfRatio)) return 0
+  }
+  if (best !== current && slowerBy(costs[current]!, costs[best]!, rule.marginMs, rule.ratio)) {
+    return best
+  }
+  return current
+}
+
+/**
+ * The origin one request should measure instead of going to the chosen one, or `undefined`.
+ * Only while readers are away from their nearest origin (`chosen` > 0), at most once per
+ * `intervalMs` (`lastExploreAt`), and only origins nearer than the chosen one: they are the
+ * ones that can win readers back. The one measured longest ago goes first.
+ */
+export function exploreTarget(
+  candidates: readonly SteeringCandidate[],
+  chosen: number,
+  sampledAt: (id: string) => number | undefined,
+  lastExploreAt: number,
+  now: number,
+  intervalMs: number,
+): number | undefined {
+  if (chosen <= 0 || now - lastExploreAt < intervalMs) return undefined
+  let target: number | undefined
+  let oldest = Number.POSITIVE_INFINITY
+  for (let i = 0; i < chosen; i++) {
+    const at = sampledAt(candidates[i]!.id) ?? Number.NEGATIVE_INFINITY
+    // Measured a moment ago (a hedge, another reader): nothing to learn yet.
+    if (now - at < intervalMs) continue
+    if (at < oldest) {
+      oldest = at
+      target = i
+    }
+  }
+  return target
+}
+
+/** What steering did to one request's ranking. */
+export interface Steered {
+  ranked: RankedOrigin[]
+  /** The origin readers of this data center are sent to (first ready origin but for a probe). */
+  chosen: string | undefined
+  /** True when this request goes first to a nearer origin to measure it. */
+  explored: boolean
+}
+
+/**
+ * `ranked` (ready origins first, nearest first) with the fastest ready origin moved to the
+ * front (`chooseFastest`), or, on an exploring request, the nearer origin to measure with the
+ * chosen one right behind it (where a hedge or a failover then goes). Degraded and drained
+ * origins keep their places behind: steering only reorders the ready tier.
+ */
+export function steerReady(
+  ranked: readonly RankedOrigin[],
+  measured: (id: string) => { latencyMs: number | undefined; sampledAt: number | undefined },
+  previous: string | undefined,
+  rule: SteeringRule,
+  explore: { lastExploreAt: number; now: number; intervalMs: number },
+): Steered {
+  const candidates: SteeringCandidate[] = []
+  for (const r of ranked) {
+    if (r.tier !== Tier.Ready) break
+    const m = measured(r.origin.id)
+    candidates.push({
+      id: r.origin.id,
+      distanceKm: r.distanceKm,
+      weight: r.origin.weight,
+      latencyMs: m.latencyMs,
+    })
+  }
+  if (candidates.length === 0) return { ranked: [...ranked], chosen: undefined, explored: false }
+  const chosen = chooseFastest(candidates, previous, rule)
+  const probe = exploreTarget(
+    candidates,
+    chosen,
+    (id) => measured(id).sampledAt,
+    explore.lastExploreAt,
+    explore.now,
+    explore.intervalMs,
+  )
+  const front = probe === undefined ? [chosen] : [probe, chosen]
+  const order = [...front.map((i) => ranked[i]!), ...ranked.filter((_, i) => !front.includes(i))]
+  return { ranked: order, chosen: candidates[chosen]!.id, explored: probe !== undefined }
+}
