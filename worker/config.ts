@@ -189,11 +189,13 @@ const RoutingSchema = v.strictObject({
     1.5,
   ),
   /**
-   * While readers are steered away from their nearest origin, one request per this many ms
-   * (per data center and isolate) goes to a nearer ready origin to measure it again, so a
-   * recovered one wins its readers back. Default: 2000 (a bounded share: 0.5 % at 100 misses/s).
+   * At most one request per this many ms (per data center and isolate) goes to an origin that
+   * could win readers, to measure it: a nearer one while readers are steered away (so a
+   * recovered nearest wins them back within a few seconds), or one never measured whose
+   * distance estimate beats the chosen origin. Default: 1000, a bounded share (1 % at 100
+   * misses/s) that brings readers back within about 4 s of a recovery.
    */
-  exploreIntervalMs: v.optional(integer(100, 600_000, 'exploreIntervalMs'), 2_000),
+  exploreIntervalMs: v.optional(integer(100, 600_000, 'exploreIntervalMs'), 1_000),
 })
 
 const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))

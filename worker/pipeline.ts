@@ -232,13 +232,12 @@ async function route(
       colo.refresh(cache, now, settings.coloMemoMs),
     ])
     const probed = healthFromSnapshot(snapshot, now, settings)
-    const facts = new Map<string, ColoFacts>()
-    for (const o of config.origins) facts.set(o.id, colo.facts(o.id, now, bucketMs))
+    const facts = (id: string) => colo.facts(id, now, bucketMs)
     const health = healthView(
       config.origins,
       probed,
       overrides,
-      (id) => facts.get(id),
+      facts,
       settings.localEvidence.minSuccesses,
     )
     if (write && config.primary) {
@@ -279,7 +278,7 @@ async function route(
         judge.body(origin.id, failure, Date.now())
         share()
       },
-      hedgeDelayMs: (origin) => hedgeDelay(facts.get(origin.id)?.latencyMs, routing),
+      hedgeDelayMs: (origin) => hedgeDelay(facts(origin.id).latencyMs, routing),
     })
     judge.settle(Date.now())
     share()
@@ -311,17 +310,17 @@ async function route(
  * remembered per nearest origin so that the next choice has hysteresis.
  */
 function steered(
-  ranked: RankedOrigin[],
+  ranked: readonly RankedOrigin[],
   colo: ColoHealth,
-  facts: ReadonlyMap<string, ColoFacts>,
+  facts: (originId: string) => ColoFacts,
   routing: Config['settings']['routing'],
   now: number,
-): RankedOrigin[] {
+): readonly RankedOrigin[] {
   const nearest = ranked[0]
   if (routing.steering !== 'fastest' || nearest?.tier !== Tier.Ready) return ranked
   const result = steerReady(
     ranked,
-    (id) => facts.get(id) ?? { latencyMs: undefined, sampledAt: undefined },
+    facts,
     colo.chosen.get(nearest.origin.id),
     { marginMs: routing.steeringMarginMs, ratio: routing.steeringRatio },
     { lastExploreAt: colo.lastExploreAt, now, intervalMs: routing.exploreIntervalMs },

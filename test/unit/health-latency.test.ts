@@ -37,8 +37,11 @@ describe('chooseFastest', () => {
 
   it('leaves the nearest when it is slower by both the margin and the ratio', () => {
     expect(chosenId(pair(320, 20))).toBe('far')
-    // Unmeasured `far` counts as its estimate (65 ms): 320 ms is worse by both.
-    expect(chosenId(pair(320, undefined))).toBe('far')
+  })
+
+  it('never sends readers to an origin on its distance estimate alone', () => {
+    // Unmeasured `far` is estimated at 65 ms: it must be measured first (exploreTarget).
+    expect(chosenId(pair(320, undefined))).toBe('near')
   })
 
   it('stays on the nearest when it is slower by the margin but not the ratio', () => {
@@ -101,20 +104,34 @@ describe('exploreTarget', () => {
   ]
   const sampled = (times: Record<string, number>) => (id: string) => times[id]
 
-  it('measures nothing while readers are on their nearest origin', () => {
-    expect(exploreTarget(candidates, 0, sampled({}), -Infinity, 10_000, 2_000)).toBeUndefined()
+  it('measures an unmeasured origin whose estimate beats a slow nearest one', () => {
+    const unmeasured = pair(320, undefined)
+    expect(exploreTarget(unmeasured, 0, sampled({}), -Infinity, 10_000, 2_000, RULE)).toBe(1)
+    // Not when the nearest is fast enough that the estimate could not win.
+    const fast = pair(60, undefined)
+    expect(exploreTarget(fast, 0, sampled({}), -Infinity, 10_000, 2_000, RULE)).toBeUndefined()
+  })
+
+  it('measures nothing while readers are on their nearest origin and the others are known', () => {
+    expect(
+      exploreTarget(candidates, 0, sampled({}), -Infinity, 10_000, 2_000, RULE),
+    ).toBeUndefined()
   })
 
   it('sends at most one request per interval to a nearer origin', () => {
     const at = sampled({ near: 1_000, far: 9_990 })
-    expect(exploreTarget(candidates, 1, at, 5_000, 10_000, 2_000)).toBe(0)
-    expect(exploreTarget(candidates, 1, at, 9_000, 10_000, 2_000)).toBeUndefined()
+    expect(exploreTarget(candidates, 1, at, 5_000, 10_000, 2_000, RULE)).toBe(0)
+    expect(exploreTarget(candidates, 1, at, 9_000, 10_000, 2_000, RULE)).toBeUndefined()
   })
 
   it('skips an origin measured within the interval, and never measures farther ones', () => {
-    expect(exploreTarget(candidates, 1, sampled({ near: 9_000 }), 0, 10_000, 2_000)).toBeUndefined()
+    expect(
+      exploreTarget(candidates, 1, sampled({ near: 9_000 }), 0, 10_000, 2_000, RULE),
+    ).toBeUndefined()
     // Chosen `far`: `third` (farther) is never a target.
-    expect(exploreTarget(candidates, 1, sampled({ near: 0, third: 0 }), 0, 10_000, 2_000)).toBe(0)
+    expect(
+      exploreTarget(candidates, 1, sampled({ near: 0, third: 0 }), 0, 10_000, 2_000, RULE),
+    ).toBe(0)
   })
 })
 
@@ -133,7 +150,7 @@ describe('steerReady', () => {
   ]
   const latency: Record<string, number> = { near: 400, far: 30 }
   const measured = (id: string) => ({ latencyMs: latency[id], sampledAt: 9_000 })
-  const ids = (r: RankedOrigin[]) => r.map((x) => x.origin.id)
+  const ids = (r: readonly RankedOrigin[]) => r.map((x) => x.origin.id)
   const quiet = { lastExploreAt: 9_500, now: 10_000, intervalMs: 2_000 }
 
   it('puts the fastest ready origin first and leaves degraded ones behind', () => {

@@ -102,6 +102,14 @@ describe('the passive state machine', () => {
     expect(later.changedAt).toBe(T0 + 500)
   })
 
+  it('weighs a sample after a quiet second more than one in a busy stream', () => {
+    const slow = next(undefined, { kind: 'success', ms: 300 }, DEFAULT_THRESHOLDS, T0)
+    const busy = next(slow, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0 + 10)
+    const quiet = next(slow, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0 + 1_000)
+    expect(busy.latencyMs).toBeCloseTo(300 - 0.3 * 290)
+    expect(quiet.latencyMs).toBeCloseTo(300 - (1 - Math.exp(-1)) * 290)
+  })
+
   it('raises the latency average with a lost hedge, never lowers it', () => {
     const fast = next(undefined, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0)
     const slow = slowSample(fast, 310, T0 + 100)

@@ -41,6 +41,8 @@ export class ColoHealth {
   #readAt = Number.NEGATIVE_INFINITY
   #reading: Promise<void> | undefined
   readonly #unwritten = new Map<string, { ok: number; failed: number }>()
+  /** Each origin's facts as last computed, until that origin, the record or the bucket changes. */
+  readonly #facts = new Map<string, { bucket: number; bucketMs: number; facts: ColoFacts }>()
   /** An ejection started or ended here and is not written yet. */
   #changed = false
   #writtenAt = Number.NEGATIVE_INFINITY
@@ -65,16 +67,27 @@ export class ColoHealth {
     if (verdict.kind === 'success') counts.ok++
     else counts.failed++
     this.#unwritten.set(originId, counts)
+    this.#facts.delete(originId)
   }
 
   /** An attempt at `originId` had no answer in `ms` (a hedge that lost). */
   observeSlow(originId: string, ms: number, now: number): void {
     this.passive.observeSlow(originId, ms, now)
+    this.#facts.delete(originId)
   }
 
-  /** One origin as seen from this data center: the shared record with this isolate's facts. */
+  /**
+   * One origin as seen from this data center: the shared record with this isolate's facts.
+   * Computed again only once something about the origin changed: a request usually recomputes
+   * the one origin its previous request judged.
+   */
   facts(originId: string, now: number, bucketMs: number): ColoFacts {
-    return coloFacts(this.#record?.origins[originId], this.#local(originId), now, bucketMs)
+    const bucket = Math.floor(now / bucketMs)
+    const known = this.#facts.get(originId)
+    if (known && known.bucket === bucket && known.bucketMs === bucketMs) return known.facts
+    const facts = coloFacts(this.#record?.origins[originId], this.#local(originId), now, bucketMs)
+    this.#facts.set(originId, { bucket, bucketMs, facts })
+    return facts
   }
 
   #local(originId: string): LocalFacts {
@@ -97,7 +110,10 @@ export class ColoHealth {
   async #read(cache: Cache, now: number): Promise<void> {
     const record = await loadColoRecord(cache, this.colo)
     // A read that started before our own write ended must not undo it.
-    if (record && record.writtenAt >= (this.#record?.writtenAt ?? 0)) this.#record = record
+    if (record && record.writtenAt >= (this.#record?.writtenAt ?? 0)) {
+      this.#record = record
+      this.#facts.clear()
+    }
     this.#readAt = now
   }
 
@@ -136,6 +152,7 @@ export class ColoHealth {
         }),
       )
       this.#record = record
+      this.#facts.clear()
       this.#readAt = now
     } catch (error) {
       log('writing the colo health record failed', error)

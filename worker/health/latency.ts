@@ -52,10 +52,12 @@ const slowerBy = (a: number, b: number, marginMs: number, ratio: number) =>
 
 /**
  * The position in `candidates` (ready origins, nearest first) that readers are sent to. The
- * nearest, unless another is faster by the whole margin (ms and ratio); once away, readers come
- * back to the nearest as soon as it is within half the margin, and move between two other
- * origins only for the whole margin. The band between half and the whole margin is the
- * hysteresis: two origins of similar latency never trade readers back and forth.
+ * nearest, unless a measured one is faster by the whole margin (ms and ratio); once away,
+ * readers come back to the nearest as soon as it is within half the margin, and move between
+ * two other origins only for the whole margin. The band between half and the whole margin is
+ * the hysteresis: two origins of similar latency never trade readers back and forth. An origin
+ * never measured from here is not chosen on its estimate alone (a slow page would make every
+ * far origin look faster than the nearest): `exploreTarget` measures it first.
  */
 export function chooseFastest(
   candidates: readonly SteeringCandidate[],
@@ -65,9 +67,11 @@ export function chooseFastest(
   if (candidates.length < 2) return 0
   const costs = candidates.map(steeringCost)
   let current = previous === undefined ? 0 : candidates.findIndex((c) => c.id === previous)
-  if (current < 0) current = 0
-  let best = 0
-  for (let i = 1; i < costs.length; i++) if (costs[i]! < costs[best]!) best = i
+  if (current < 0 || candidates[current]!.latencyMs === undefined) current = 0
+  let best = current
+  for (let i = 0; i < costs.length; i++) {
+    if (candidates[i]!.latencyMs !== undefined && costs[i]! < costs[best]!) best = i
+  }
   if (current !== 0) {
     const halfRatio = 1 + (rule.ratio - 1) / 2
     if (!slowerBy(costs[0]!, costs[current]!, rule.marginMs / 2, halfRatio)) return 0
@@ -79,10 +83,12 @@ export function chooseFastest(
 }
 
 /**
- * The origin one request should measure instead of going to the chosen one, or `undefined`.
- * Only while readers are away from their nearest origin (`chosen` > 0), at most once per
- * `intervalMs` (`lastExploreAt`), and only origins nearer than the chosen one: they are the
- * ones that can win readers back. The one measured longest ago goes first.
+ * The origin one request should measure instead of going to the chosen one, or `undefined`:
+ * at most once per `intervalMs` (`lastExploreAt`), an origin that could win readers and whose
+ * latency from here is unknown or older than the interval. Those are the origins nearer than
+ * the chosen one (a recovered nearest wins its readers back) and unmeasured ones whose
+ * distance estimate beats the chosen one by the margin. The one measured longest ago goes
+ * first, nearer before farther.
  */
 export function exploreTarget(
   candidates: readonly SteeringCandidate[],
@@ -91,12 +97,21 @@ export function exploreTarget(
   lastExploreAt: number,
   now: number,
   intervalMs: number,
+  rule: SteeringRule,
 ): number | undefined {
-  if (chosen <= 0 || now - lastExploreAt < intervalMs) return undefined
+  if (now - lastExploreAt < intervalMs || candidates.length < 2) return undefined
+  const chosenCost = steeringCost(candidates[chosen]!)
   let target: number | undefined
   let oldest = Number.POSITIVE_INFINITY
-  for (let i = 0; i < chosen; i++) {
-    const at = sampledAt(candidates[i]!.id) ?? Number.NEGATIVE_INFINITY
+  for (let i = 0; i < candidates.length; i++) {
+    if (i === chosen) continue
+    const candidate = candidates[i]!
+    const promising =
+      i < chosen ||
+      (candidate.latencyMs === undefined &&
+        slowerBy(chosenCost, steeringCost(candidate), rule.marginMs, rule.ratio))
+    if (!promising) continue
+    const at = sampledAt(candidate.id) ?? Number.NEGATIVE_INFINITY
     // Measured a moment ago (a hedge, another reader): nothing to learn yet.
     if (now - at < intervalMs) continue
     if (at < oldest) {
@@ -109,7 +124,7 @@ export function exploreTarget(
 
 /** What steering did to one request's ranking. */
 export interface Steered {
-  ranked: RankedOrigin[]
+  ranked: readonly RankedOrigin[]
   /** The origin readers of this data center are sent to (first ready origin but for a probe). */
   chosen: string | undefined
   /** True when this request goes first to a nearer origin to measure it. */
@@ -140,7 +155,7 @@ export function steerReady(
       latencyMs: m.latencyMs,
     })
   }
-  if (candidates.length === 0) return { ranked: [...ranked], chosen: undefined, explored: false }
+  if (candidates.length === 0) return { ranked, chosen: undefined, explored: false }
   const chosen = chooseFastest(candidates, previous, rule)
   const probe = exploreTarget(
     candidates,
@@ -149,8 +164,12 @@ export function steerReady(
     explore.lastExploreAt,
     explore.now,
     explore.intervalMs,
+    rule,
   )
+  const id = candidates[chosen]!.id
+  // The common case, readers on their nearest origin: the ranking as it is, not copied.
+  if (chosen === 0 && probe === undefined) return { ranked, chosen: id, explored: false }
   const front = probe === undefined ? [chosen] : [probe, chosen]
   const order = [...front.map((i) => ranked[i]!), ...ranked.filter((_, i) => !front.includes(i))]
-  return { ranked: order, chosen: candidates[chosen]!.id, explored: probe !== undefined }
+  return { ranked: order, chosen: id, explored: probe !== undefined }
 }

@@ -67,13 +67,20 @@ const FRESH: PassiveState = {
 }
 
 /**
- * Weight of a new latency sample in the moving average: 0.3 follows a change within a handful
- * of requests (300 ms → 25 ms in 7 samples) while one outlier moves it by less than a third.
+ * Weight of a new latency sample in the moving average: at least 0.3, which follows a change
+ * within a handful of requests while one outlier moves it by less than a third; more after a
+ * quiet spell (1 - e^(-gap/1 s)): a sample a second after the last one weighs 0.63, so an
+ * origin measured only now and then (steering's re-measuring) is not judged on old samples.
  */
 const LATENCY_ALPHA = 0.3
+const LATENCY_TAU_MS = 1_000
 
-const smoothed = (state: PassiveState, ms: number) =>
-  state.latencyMs === undefined ? ms : state.latencyMs + LATENCY_ALPHA * (ms - state.latencyMs)
+function smoothed(state: PassiveState, ms: number, now: number): number {
+  if (state.latencyMs === undefined) return ms
+  const gap = Math.max(0, now - (state.sampledAt ?? now))
+  const alpha = Math.max(LATENCY_ALPHA, 1 - Math.exp(-gap / LATENCY_TAU_MS))
+  return state.latencyMs + alpha * (ms - state.latencyMs)
+}
 
 /**
  * The state after one request's verdict on this origin. A success ends an ejection and the
@@ -94,7 +101,7 @@ export function next(
       ejectedUntil: Math.min(state.ejectedUntil, now),
       changedAt: state.ejectedUntil > now ? now : state.changedAt,
       failures: 0,
-      latencyMs: smoothed(state, verdict.ms),
+      latencyMs: smoothed(state, verdict.ms, now),
       sampledAt: now,
     }
   }
@@ -127,7 +134,7 @@ export function next(
  */
 export function slowSample(state: PassiveState = FRESH, ms: number, now: number): PassiveState {
   if (state.latencyMs !== undefined && ms <= state.latencyMs) return state
-  return { ...state, latencyMs: smoothed(state, ms), sampledAt: now }
+  return { ...state, latencyMs: smoothed(state, ms, now), sampledAt: now }
 }
 
 /**
