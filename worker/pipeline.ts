@@ -9,7 +9,7 @@ import {
   throughCache,
 } from './cache'
 import { cacheRules } from './cache/rules'
-import type { Config } from './config'
+import type { Config, ResolvedOrigin, RoutingSettings } from './config'
 import type { Env } from './env'
 import { type CfLocation, locateReader, readerColo } from './geo'
 import type { ColoFacts } from './health/colo'
@@ -21,7 +21,7 @@ import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
-import { errorPage, proxyRequest } from './proxy'
+import { errorPage, isRetryable, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import { isRefusedMethod } from './proxy/methods'
 import { type RankedOrigin, rankOrigins, Tier } from './routing'
@@ -247,21 +247,38 @@ async function route(
         return { response, attempts: [], failed: 'write-failed' }
       }
     }
-    const ranked =
+    const route =
       write && config.primary
-        ? [config.primary]
-        : preferFirst(
-            steered(
-              rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
-              colo,
-              facts,
-              routing,
-              now,
-            ),
-            steering.prefer,
+        ? undefined
+        : steered(
+            rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
+            colo,
+            facts,
+            routing,
+            now,
           )
+    const ranked = route ? preferFirst(route.ranked, steering.prefer) : [config.primary!]
+    const edge = { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url }
+    const thresholds = passiveThresholds(routing)
+    // Steering measures an origin that could win readers with a copy of a safe request, in the
+    // background: the reader is served by the chosen origin as usual and never waits for it.
+    if (route?.explore && isRetryable(upstream)) {
+      const judge = new RequestJudge(colo, config.origins.length, thresholds)
+      const measuring = proxyRequest(upstream, [route.explore], {
+        edge,
+        originHosts: config.originHosts,
+        routing: { ...routing, maxAttempts: 1 },
+        onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
+        onBodyEnd: (origin, failure) => judge.body(origin.id, failure, Date.now()),
+        hedgeDelayMs: () => undefined,
+      }).then(async (outcome) => {
+        judge.settle(Date.now())
+        await outcome.response.body?.cancel()
+      })
+      ctx.waitUntil(measuring)
+    }
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
-    const judge = new RequestJudge(colo, config.origins.length, passiveThresholds(routing))
+    const judge = new RequestJudge(colo, config.origins.length, thresholds)
     // The data center's record is written in the background: never a wait for the reader.
     const share = () => {
       const at = Date.now()
@@ -270,7 +287,7 @@ async function route(
       }
     }
     const outcome = await proxyRequest(upstream, ranked, {
-      edge: { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url },
+      edge,
       originHosts: config.originHosts,
       routing,
       onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
@@ -307,17 +324,18 @@ async function route(
 /**
  * The ranking with `settings.routing.steering` applied for readers entering `colo`: with
  * `fastest`, the ready origin that is fastest from here goes first (worker/health/latency.ts),
- * remembered per nearest origin so that the next choice has hysteresis.
+ * remembered per nearest origin so that the next choice has hysteresis; and the origin to
+ * measure alongside this request, when one is due.
  */
 function steered(
   ranked: readonly RankedOrigin[],
   colo: ColoHealth,
   facts: (originId: string) => ColoFacts,
-  routing: Config['settings']['routing'],
+  routing: RoutingSettings,
   now: number,
-): readonly RankedOrigin[] {
+): { ranked: readonly RankedOrigin[]; explore?: ResolvedOrigin } {
   const nearest = ranked[0]
-  if (routing.steering !== 'fastest' || nearest?.tier !== Tier.Ready) return ranked
+  if (routing.steering !== 'fastest' || nearest?.tier !== Tier.Ready) return { ranked }
   const result = steerReady(
     ranked,
     facts,
@@ -326,8 +344,9 @@ function steered(
     { lastExploreAt: colo.lastExploreAt, now, intervalMs: routing.exploreIntervalMs },
   )
   if (result.chosen) colo.chosen.set(nearest.origin.id, result.chosen)
-  if (result.explored) colo.lastExploreAt = now
-  return result.ranked
+  if (!result.explore) return { ranked: result.ranked }
+  colo.lastExploreAt = now
+  return { ranked: result.ranked, explore: result.explore.origin }
 }
 
 /** The primary is down or drained: a write gets a clear 503, never a replica. */

@@ -156,14 +156,22 @@ describe('steerReady', () => {
   it('puts the fastest ready origin first and leaves degraded ones behind', () => {
     const result = steerReady(ranked, measured, undefined, RULE, quiet)
     expect(ids(result.ranked)).toEqual(['far', 'near', 'down'])
-    expect(result).toMatchObject({ chosen: 'far', explored: false })
+    expect(result).toMatchObject({ chosen: 'far', explore: undefined })
   })
 
-  it('on an exploring request, tries the nearer origin first with the chosen one behind it', () => {
+  it('names the nearer origin to measure when one is due, without sending the reader there', () => {
     const due = { lastExploreAt: 0, now: 20_000, intervalMs: 2_000 }
     const result = steerReady(ranked, measured, 'far', RULE, due)
-    expect(ids(result.ranked)).toEqual(['near', 'far', 'down'])
-    expect(result).toMatchObject({ chosen: 'far', explored: true })
+    expect(ids(result.ranked)).toEqual(['far', 'near', 'down'])
+    expect(result.chosen).toBe('far')
+    expect(result.explore?.origin.id).toBe('near')
+  })
+
+  it('leaves the ranking as it is while readers are on their nearest origin', () => {
+    latency.near = 30
+    const result = steerReady(ranked, measured, undefined, RULE, quiet)
+    expect(result.ranked).toBe(ranked)
+    latency.near = 400
   })
 
   it('never puts a degraded origin first, however fast it was', () => {

@@ -125,17 +125,17 @@ export function exploreTarget(
 /** What steering did to one request's ranking. */
 export interface Steered {
   ranked: readonly RankedOrigin[]
-  /** The origin readers of this data center are sent to (first ready origin but for a probe). */
+  /** The origin readers of this data center are sent to (the first ready one). */
   chosen: string | undefined
-  /** True when this request goes first to a nearer origin to measure it. */
-  explored: boolean
+  /** An origin to measure alongside this request (`exploreTarget`), if one is due. */
+  explore: RankedOrigin | undefined
 }
 
 /**
  * `ranked` (ready origins first, nearest first) with the fastest ready origin moved to the
- * front (`chooseFastest`), or, on an exploring request, the nearer origin to measure with the
- * chosen one right behind it (where a hedge or a failover then goes). Degraded and drained
- * origins keep their places behind: steering only reorders the ready tier.
+ * front (`chooseFastest`), and the origin to measure alongside this request when one is due.
+ * The reader never waits for a measurement: the caller sends it in the background. Degraded
+ * and drained origins keep their places behind: steering only reorders the ready tier.
  */
 export function steerReady(
   ranked: readonly RankedOrigin[],
@@ -155,9 +155,9 @@ export function steerReady(
       latencyMs: m.latencyMs,
     })
   }
-  if (candidates.length === 0) return { ranked, chosen: undefined, explored: false }
+  if (candidates.length === 0) return { ranked, chosen: undefined, explore: undefined }
   const chosen = chooseFastest(candidates, previous, rule)
-  const probe = exploreTarget(
+  const target = exploreTarget(
     candidates,
     chosen,
     (id) => measured(id).sampledAt,
@@ -167,9 +167,9 @@ export function steerReady(
     rule,
   )
   const id = candidates[chosen]!.id
+  const probe = target === undefined ? undefined : ranked[target]
   // The common case, readers on their nearest origin: the ranking as it is, not copied.
-  if (chosen === 0 && probe === undefined) return { ranked, chosen: id, explored: false }
-  const front = probe === undefined ? [chosen] : [probe, chosen]
-  const order = [...front.map((i) => ranked[i]!), ...ranked.filter((_, i) => !front.includes(i))]
-  return { ranked: order, chosen: id, explored: probe !== undefined }
+  if (chosen === 0) return { ranked, chosen: id, explore: probe }
+  const order = [ranked[chosen]!, ...ranked.filter((_, i) => i !== chosen)]
+  return { ranked: order, chosen: id, explore: probe }
 }
