@@ -189,8 +189,8 @@ const RoutingSchema = v.strictObject({
     1.5,
   ),
   /**
-   * At most one request per this many ms (per data center and isolate) goes to an origin that
-   * could win readers, to measure it: a nearer one while readers are steered away (so a
+   * At most once per this many ms (per data center and isolate), a GET or HEAD is also sent in
+   * the background to an origin that could win readers, to measure it: a nearer one while readers are steered away (so a
    * recovered nearest wins them back within a few seconds), or one never measured whose
    * distance estimate beats the chosen origin. Default: 1000, a bounded share (1 % at 100
    * misses/s) that brings readers back within about 4 s of a recovery.
