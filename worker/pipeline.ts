@@ -263,19 +263,7 @@ async function route(
     // Steering measures an origin that could win readers with a copy of a safe request, in the
     // background: the reader is served by the chosen origin as usual and never waits for it.
     if (route?.explore && isRetryable(upstream)) {
-      const judge = new RequestJudge(colo, config.origins.length, thresholds)
-      const measuring = proxyRequest(upstream, [route.explore], {
-        edge,
-        originHosts: config.originHosts,
-        routing: { ...routing, maxAttempts: 1 },
-        onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
-        onBodyEnd: (origin, failure) => judge.body(origin.id, failure, Date.now()),
-        hedgeDelayMs: () => undefined,
-      }).then(async (outcome) => {
-        judge.settle(Date.now())
-        await outcome.response.body?.cancel()
-      })
-      ctx.waitUntil(measuring)
+      ctx.waitUntil(measure(upstream, route.explore, colo, config, routing, edge))
     }
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
     const judge = new RequestJudge(colo, config.origins.length, thresholds)
@@ -347,6 +335,47 @@ function steered(
   if (!result.explore) return { ranked: result.ranked }
   colo.lastExploreAt = now
   return { ranked: result.ranked, explore: result.explore.origin }
+}
+
+/**
+ * Sends a copy of a safe request to `origin` and records what it shows, discarding the body.
+ * No answer within `routing.hedgeMaxDelayMs` (1 s) counts like a hedge lost by far: a slow
+ * lower bound and a failure towards ejection (the readers' own origin answered meanwhile), so
+ * an origin that hangs is not measured again and again.
+ */
+async function measure(
+  upstream: Parameters<FetchOrigin>[0],
+  origin: ResolvedOrigin,
+  colo: ColoHealth,
+  config: Config,
+  routing: RoutingSettings,
+  edge: { clientIp: string | null; publicUrl: URL },
+): Promise<void> {
+  const thresholds = passiveThresholds(routing)
+  const judge = new RequestJudge(colo, config.origins.length, thresholds)
+  const timeoutMs = Math.min(routing.hedgeMaxDelayMs, routing.attemptTimeoutMs)
+  const outcome = await proxyRequest(upstream, [origin], {
+    edge,
+    originHosts: config.originHosts,
+    routing: { ...routing, maxAttempts: 1, attemptTimeoutMs: timeoutMs },
+    onAttempt: (_origin, attempt) => {
+      const now = Date.now()
+      if (attempt.failure !== 'timeout') return judge.attempt(attempt, now)
+      colo.observeSlow(origin.id, attempt.ms, now)
+      const reason = `slow: no answer in ${attempt.ms} ms (measuring)`
+      colo.record(
+        origin.id,
+        { kind: 'failure', reason, conclusive: false },
+        now,
+        config.origins.length,
+        thresholds,
+      )
+    },
+    onBodyEnd: (o, failure) => judge.body(o.id, failure, Date.now()),
+    hedgeDelayMs: () => undefined,
+  })
+  judge.settle(Date.now())
+  await outcome.response.body?.cancel()
 }
 
 /** The primary is down or drained: a write gets a clear 503, never a replica. */

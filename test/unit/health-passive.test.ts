@@ -107,7 +107,7 @@ describe('the passive state machine', () => {
     const busy = next(slow, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0 + 10)
     const quiet = next(slow, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0 + 1_000)
     expect(busy.latencyMs).toBeCloseTo(300 - 0.3 * 290)
-    expect(quiet.latencyMs).toBeCloseTo(300 - (1 - Math.exp(-1)) * 290)
+    expect(quiet.latencyMs).toBeCloseTo(300 - (1 - Math.exp(-2)) * 290)
   })
 
   it('raises the latency average with a lost hedge, never lowers it', () => {

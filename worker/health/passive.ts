@@ -69,11 +69,12 @@ const FRESH: PassiveState = {
 /**
  * Weight of a new latency sample in the moving average: at least 0.3, which follows a change
  * within a handful of requests while one outlier moves it by less than a third; more after a
- * quiet spell (1 - e^(-gap/1 s)): a sample a second after the last one weighs 0.63, so an
- * origin measured only now and then (steering's re-measuring) is not judged on old samples.
+ * quiet spell (1 - e^(-gap/0.5 s)): a sample a second after the last one weighs 0.86, so an
+ * origin measured only now and then (steering's re-measuring, once a second) is judged on its
+ * last two samples, not on the fault it has recovered from.
  */
 const LATENCY_ALPHA = 0.3
-const LATENCY_TAU_MS = 1_000
+const LATENCY_TAU_MS = 500
 
 function smoothed(state: PassiveState, ms: number, now: number): number {
   if (state.latencyMs === undefined) return ms
