@@ -321,6 +321,13 @@ export function analyze({ runs, sent, fleet, recoveryMs, errorLines = [] }) {
     let afterDetection
     if (phase.colo && phase.target) {
       const target = phase.target
+      // Readers of the other colos, each counted only when the target was serving it when the
+      // fault began (an earlier fault's detour may still be on in one): any that failed, or
+      // that the target did not answer, was disturbed.
+      const others = new Set(
+        sent.filter((s) => s.nearest === target && s.colo !== phase.colo).map((s) => s.colo),
+      )
+      const serving = [...others].filter((colo) => servingBefore(sent, { ...phase, colo }, start))
       otherColosDisturbed = sent.filter(
         (s) =>
           s.kind === 'read' &&
@@ -329,7 +336,7 @@ export function analyze({ runs, sent, fleet, recoveryMs, errorLines = [] }) {
           s.nearest === target &&
           s.colo !== phase.colo &&
           answered(s) &&
-          !(succeeded(s) && s.origin === target),
+          (!succeeded(s) || (serving.includes(s.colo) && s.origin !== target)),
       ).length
       const first = affectedReads(sent, phase, start, faultEnd).find(answered)
       const detectedAt = first?.doneAt ?? faultEnd

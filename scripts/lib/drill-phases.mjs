@@ -96,6 +96,14 @@ export function phases({ short }) {
       restore: ({ fleet }) => fleet.setMode(NEAREST, 'ok'),
     },
     {
+      name: `one colo (${CUT_COLO}) cannot reach the nearest origin`,
+      target: NEAREST,
+      colo: CUT_COLO,
+      faultMs,
+      inject: ({ fleet }) => fleet.cutColos(NEAREST, [CUT_COLO]),
+      restore: ({ fleet }) => fleet.cutColos(NEAREST, []),
+    },
+    {
       name: 'nearest origin slow (+300 ms)',
       target: NEAREST,
       slow: true,
@@ -105,14 +113,6 @@ export function phases({ short }) {
         fleet.setMode(NEAREST, 'slow')
       },
       restore: ({ fleet }) => fleet.setMode(NEAREST, 'ok'),
-    },
-    {
-      name: `one colo (${CUT_COLO}) cannot reach the nearest origin`,
-      target: NEAREST,
-      colo: CUT_COLO,
-      faultMs,
-      inject: ({ fleet }) => fleet.cutColos(NEAREST, [CUT_COLO]),
-      restore: ({ fleet }) => fleet.cutColos(NEAREST, []),
     },
   ]
   if (!short) {
