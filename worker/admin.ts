@@ -1,8 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import { parseBuild } from './builds'
 import { purge } from './cache'
 import type { AppEnv } from './env'
 import { runHealthChecks } from './health/scheduled'
-import { setDrain } from './overrides'
+import { setDrain, setExpectedBuild } from './overrides'
 
 const encoder = new TextEncoder()
 
@@ -87,4 +88,36 @@ export async function purgeCache(c: Context<AppEnv>): Promise<Response> {
     settings: c.get('config').settings,
   })
   return c.json(result.body, result.status)
+}
+
+/**
+ * `POST /__georoute/build` `{ "expect": "<build id>" }`, for a deploy pipeline: origins known to
+ * run another build rank as degraded until they catch up. `DELETE` clears it.
+ */
+export async function setBuild(c: Context<AppEnv>): Promise<Response> {
+  if (!c.get('config').settings.health.build) {
+    return c.json({ error: 'settings.health.build is not set: origins report no build' }, 409)
+  }
+  const body: unknown = await c.req.json().catch(() => undefined)
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return c.json({ error: 'body: must be a JSON object { "expect": "<build id>" }' }, 400)
+  }
+  const unknown = Object.keys(body).filter((key) => key !== 'expect')
+  if (unknown.length > 0) return c.json({ error: `${unknown[0]}: unknown field` }, 400)
+  const raw = (body as { expect?: unknown }).expect
+  const expect = typeof raw === 'string' ? parseBuild(raw) : undefined
+  if (expect === undefined || expect !== raw) {
+    return c.json(
+      { error: 'expect: must be a build id (1 to 128 of A-Z a-z 0-9 . _ : + @ ~ -)' },
+      400,
+    )
+  }
+  await setExpectedBuild(c.env.HEALTH, expect)
+  return c.json({ expect })
+}
+
+/** `DELETE /__georoute/build`: no build is expected any more; every origin ranks as before. */
+export async function clearBuild(c: Context<AppEnv>): Promise<Response> {
+  await setExpectedBuild(c.env.HEALTH, null)
+  return c.json({ expect: null })
 }

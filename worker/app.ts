@@ -1,5 +1,13 @@
 import { Hono } from 'hono'
-import { isAdmin, probeNow, purgeCache, requireAdmin, setDrained } from './admin'
+import {
+  clearBuild,
+  isAdmin,
+  probeNow,
+  purgeCache,
+  requireAdmin,
+  setBuild,
+  setDrained,
+} from './admin'
 import type { Config } from './config'
 import { loadConfig } from './config-loader'
 import type { AppEnv, Env } from './env'
@@ -62,6 +70,8 @@ app.post('/__georoute/origins/:id/drain', requireAdmin, (c) => setDrained(c, tru
 app.post('/__georoute/origins/:id/undrain', requireAdmin, (c) => setDrained(c, false))
 app.post('/__georoute/probe', requireAdmin, probeNow)
 app.post('/__georoute/purge', requireAdmin, purgeCache)
+app.post('/__georoute/build', requireAdmin, setBuild)
+app.delete('/__georoute/build', requireAdmin, clearBuild)
 
 // Reserved paths are never proxied.
 app.all('/__georoute/*', (c) => c.json({ error: 'not found' }, 404))

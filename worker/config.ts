@@ -200,6 +200,20 @@ const RoutingSchema = v.strictObject({
 
 const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))
 
+/** `settings.writes.position`: where origins report their database position. */
+const PositionSchema = v.strictObject({
+  /** Required. Response header with the origin's position (e.g. `x-db-position`). */
+  header: v.pipe(
+    v.string('must be a string'),
+    v.regex(/^[a-z0-9-]{1,64}$/, 'must be a lowercase header name'),
+  ),
+  /**
+   * `integer` (a decimal LSN or commit counter, any size) or `pg-lsn` (PostgreSQL's `16/B374D848`).
+   * Default: `integer`.
+   */
+  kind: v.optional(v.picklist(['integer', 'pg-lsn'], 'must be "integer" or "pg-lsn"'), 'integer'),
+})
+
 /** `settings.writes`: which requests are writes, and where their reader reads next. */
 const WritesSchema = v.strictObject({
   /**
@@ -221,6 +235,12 @@ const WritesSchema = v.strictObject({
   affinity: v.optional(v.boolean('must be true or false'), false),
   /** Lifetime of the affinity cookie, in seconds. Default: 3600. */
   affinitySeconds: v.optional(integer(60, 30 * 86_400, 'affinitySeconds'), 3600),
+  /**
+   * Read-your-writes by replication position (`PositionSchema`): the pin carries the position
+   * of the primary's answer to the write, and reads go to the nearest origin known to be past it.
+   * Default: unset, the pin sends every read of `pinSeconds` to the primary.
+   */
+  position: v.optional(PositionSchema),
 })
 
 /** `settings.health`: the cron's probes and how their results are written and read. */
@@ -280,6 +300,21 @@ const HealthSchema = v.strictObject({
     }),
     {},
   ),
+  /**
+   * Response header in which origins state their build id (e.g. `x-build-id`): turns on build
+   * skew protection (HOW-IT-WORKS.md). Default: unset, off.
+   */
+  build: v.optional(
+    v.pipe(
+      v.string('must be a string'),
+      v.regex(/^[a-z0-9-]{1,64}$/, 'must be a lowercase header name'),
+    ),
+  ),
+  /**
+   * Origins on different builds for longer than this are reported: status page, status JSON and
+   * the webhook. Default: 15, longer than a rolling deploy of a few origins takes. 0 reports at once.
+   */
+  buildSkewAlertMinutes: v.optional(integer(0, 1440, 'buildSkewAlertMinutes'), 15),
 })
 
 /** `settings.logs`: the per-request log line and analytics point. */

@@ -7,6 +7,8 @@
 
 export const PIN_COOKIE = '__georoute_pin'
 export const AFFINITY_COOKIE = '__georoute_aff'
+/** Keeps a reader on the build that served them while origins run different builds. */
+export const BUILD_COOKIE = '__georoute_build'
 
 const encoder = new TextEncoder()
 
@@ -110,30 +112,82 @@ export function cookie(
   return `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`
 }
 
+/** A valid, unexpired pin: until when, and the replication position the reader's write made. */
+export interface Pin {
+  until: number
+  /** The position header's text as the primary sent it (`settings.writes.position`), if any. */
+  position?: string
+}
+
+/** The pin's value: `<expiry ms>`, or `<expiry ms>~<position>` when the write's position is known. */
+const PIN_VALUE = /^(\d{1,16})(?:~([0-9A-Za-z/]{1,64}))?$/
+
+/** The reader's pin when they hold a valid, unexpired one. */
+export async function readPin(
+  secret: string,
+  cookieHeader: string | null,
+  now: number,
+): Promise<Pin | undefined> {
+  const value = await verify(secret, 'pin', readCookie(cookieHeader, PIN_COOKIE))
+  const match = value === undefined ? null : PIN_VALUE.exec(value)
+  if (!match) return undefined
+  const until = Number(match[1])
+  if (!Number.isSafeInteger(until) || until <= now) return undefined
+  return match[2] ? { until, position: match[2] } : { until }
+}
+
 /** The pin's expiry (ms) when the reader holds a valid, unexpired pin. */
 export async function pinnedUntil(
   secret: string,
   cookieHeader: string | null,
   now: number,
 ): Promise<number | undefined> {
-  const value = await verify(secret, 'pin', readCookie(cookieHeader, PIN_COOKIE))
-  const until = value === undefined ? Number.NaN : Number(value)
-  return Number.isSafeInteger(until) && until > now ? until : undefined
+  return (await readPin(secret, cookieHeader, now))?.until
 }
 
-/** A `Set-Cookie` pinning the reader to the primary for `seconds`. */
+/**
+ * A `Set-Cookie` pinning the reader for `seconds`: to the primary, or, with `position` (the
+ * primary's replication position after the write), to origins known to have reached it.
+ */
 export async function pinCookie(
   secret: string,
   now: number,
   seconds: number,
   secure: boolean,
+  position?: string,
 ): Promise<string> {
-  return cookie(
-    PIN_COOKIE,
-    await sign(secret, 'pin', String(now + seconds * 1000)),
-    seconds,
-    secure,
-  )
+  const until = String(now + seconds * 1000)
+  const value = position && /^[0-9A-Za-z/]{1,64}$/.test(position) ? `${until}~${position}` : until
+  return cookie(PIN_COOKIE, await sign(secret, 'pin', value), seconds, secure)
+}
+
+/** The build a reader is kept on by a valid build cookie. */
+export async function readerBuild(
+  secret: string,
+  cookieHeader: string | null,
+): Promise<string | undefined> {
+  return verify(secret, 'build', readCookie(cookieHeader, BUILD_COOKIE))
+}
+
+/**
+ * The build a reader's build cookie claims, unverified: for the fresh-hit path, which must do no
+ * crypto. A forged claim can only turn that reader's own hits into misses.
+ */
+export function claimedBuild(cookieHeader: string | null): string | undefined {
+  const signed = readCookie(cookieHeader, BUILD_COOKIE)
+  const dot = signed?.lastIndexOf('.') ?? -1
+  return dot > 0 ? signed!.slice(0, dot) : undefined
+}
+
+/** A `Set-Cookie` keeping the reader on `build` (cleared with `seconds` 0). */
+export async function buildCookie(
+  secret: string,
+  build: string,
+  seconds: number,
+  secure: boolean,
+): Promise<string> {
+  if (seconds === 0) return cookie(BUILD_COOKIE, '', 0, secure)
+  return cookie(BUILD_COOKIE, await sign(secret, 'build', build), seconds, secure)
 }
 
 /** The origin id a reader is attached to by a valid affinity cookie. */

@@ -12,6 +12,12 @@
  */
 export const OVERRIDES_KEY = 'georoute:overrides'
 
+/**
+ * The build the operator expects every origin to run (`POST /__georoute/build`): a key of its
+ * own, so a deploy pipeline's call never races a drain or a purge.
+ */
+export const BUILD_KEY = 'georoute:build'
+
 /** Prefix of the per-origin drain keys. */
 export const DRAIN_KEY_PREFIX = 'georoute:drain:'
 
@@ -30,6 +36,24 @@ export interface Overrides {
   /** Part of every cache key: changing it turns the whole cache over (purge all). */
   purgeGeneration: number
   updatedAt: string | null
+  /** The build every origin should run; origins on another rank as degraded. Absent: none. */
+  expectedBuild?: string
+}
+
+/** What `georoute:build` holds (`expect: null` once cleared). */
+interface BuildRecord {
+  expect: string | null
+  updatedAt: string | null
+}
+
+function parseBuildRecord(raw: unknown): BuildRecord | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined
+  const value = raw as Partial<BuildRecord>
+  if (value.expect !== null && typeof value.expect !== 'string') return undefined
+  return {
+    expect: value.expect,
+    updatedAt: typeof value.updatedAt === 'string' ? value.updatedAt : null,
+  }
 }
 
 /** What `georoute:drain:<id>` holds. */
@@ -103,7 +127,7 @@ export function combineOverrides(
 
 /** Reads every override key of `ids` from KV, in bulk reads of at most 100 keys. */
 async function readFromKv(kv: KVNamespace, ids: readonly string[]): Promise<Overrides> {
-  const keys = [OVERRIDES_KEY, ...ids.map(drainKey)]
+  const keys = [OVERRIDES_KEY, BUILD_KEY, ...ids.map(drainKey)]
   const texts = new Map<string, string | null>()
   for (let i = 0; i < keys.length; i += BULK_READ_KEYS) {
     // Text, parsed here: one corrupt value must not hide the others.
@@ -122,9 +146,13 @@ async function readFromKv(kv: KVNamespace, ids: readonly string[]): Promise<Over
     if (!drain) corrupt = true
     drains.set(id, drain)
   }
+  const buildRaw = json(texts.get(BUILD_KEY))
+  const build = buildRaw === null ? undefined : parseBuildRecord(buildRaw)
+  if (buildRaw !== null && !build) corrupt = true
   if (corrupt)
     console.error(JSON.stringify({ message: 'georoute: corrupt overrides in KV, ignored' }))
-  return combineOverrides(record, drains, ids)
+  const combined = combineOverrides(record, drains, ids)
+  return build?.expect ? { ...combined, expectedBuild: build.expect } : combined
 }
 
 /** The origins whose drain keys are read: a configuration's origin list, or just their ids. */
@@ -224,6 +252,24 @@ export async function bumpPurgeGeneration(kv: KVNamespace, now = Date.now()): Pr
   )
   remember((value) => ({ ...value, purgeGeneration: generation, updatedAt }), now)
   return generation
+}
+
+/**
+ * Sets (or, with `null`, clears) the build every origin is expected to run: one KV write, to
+ * `georoute:build` only. This isolate sees it at once; others within OVERRIDES_TTL_MS.
+ */
+export async function setExpectedBuild(
+  kv: KVNamespace,
+  expect: string | null,
+  now = Date.now(),
+): Promise<void> {
+  const updatedAt = new Date(now).toISOString()
+  const record: BuildRecord = { expect, updatedAt }
+  await kv.put(BUILD_KEY, JSON.stringify(record))
+  remember((value) => {
+    const { expectedBuild: _previous, ...rest } = value
+    return expect ? { ...rest, expectedBuild: expect } : rest
+  }, now)
 }
 
 /** Forgets the memo (tests). */

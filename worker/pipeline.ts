@@ -1,3 +1,4 @@
+import { knownBuilds, noteSkew, observations, offExpectedBuild } from './builds'
 import {
   type FetchOrigin,
   hitResponse,
@@ -10,6 +11,14 @@ import {
 } from './cache'
 import { cacheRules } from './cache/rules'
 import type { Config, ResolvedOrigin, RoutingSettings } from './config'
+import {
+  type BuildView,
+  hitFitsReader,
+  neededPosition,
+  observe,
+  readOrder,
+  retryElsewhere,
+} from './consistency'
 import type { Env } from './env'
 import { type CfLocation, locateReader, readerColo } from './geo'
 import type { ColoFacts } from './health/colo'
@@ -21,14 +30,15 @@ import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
-import { errorPage, isRetryable, proxyRequest } from './proxy'
+import { type Attempt, errorPage, isRetryable, proxyRequest } from './proxy'
 import { isLoop } from './proxy/headers'
+import type { BodyFailure } from './proxy/idle'
 import { isRefusedMethod } from './proxy/methods'
 import { type RankedOrigin, rankOrigins, Tier } from './routing'
 import {
-  preferFirst,
   readerSteering,
   type Steering,
+  setBuildCookie,
   setSteeringCookies,
   steeringBeforeCache,
 } from './steering'
@@ -70,9 +80,14 @@ export async function serve(request: Request, context: RequestContext): Promise<
     if (!memoizedOverrides(started, config.origins)) {
       await readOverrides(env.HEALTH, started, config.origins)
     }
-    const opened: Opened = pin?.pinned
+    let opened: Opened = pin?.pinned
       ? { pending: { rules: cacheRules(config.settings) } }
       : await openCache(reader, cacheContext, started)
+    // While this isolate sees origins disagree on the build (one boolean otherwise), a reader
+    // kept on one build is not served a fresh entry another build made: fetched, not stored.
+    if (opened.hit && !hitFitsReader(opened.hit.headers, reader, config)) {
+      opened = { pending: { rules: cacheRules(config.settings) } }
+    }
     if (opened.hit) {
       // A fresh hit: the reader's Response is built once, trace headers included.
       const { hit } = opened
@@ -209,11 +224,13 @@ async function route(
   pending: Pending,
   verified: Steering | undefined,
 ): Promise<Served> {
-  const { routing, writes } = config.settings
+  const { routing, writes, health: healthSettings } = config.settings
   const write = isWrite(request.method, publicUrl.pathname, writes)
   // Costs nothing for readers without our cookies; a pin was verified before the cache.
   const read = verified ?? readerSteering(request, env, config, write, started)
   const steering = read instanceof Promise ? await read : read
+  // Set by `fromOrigin` for the build cookie: the builds as known (setting on).
+  let view: BuildView | undefined
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()
@@ -222,24 +239,23 @@ async function route(
     const reader = locateReader(request.cf as CfLocation | undefined, override)
     const coloOverride = overridden ? request.headers.get('x-georoute-colo') : null
     const colo = coloHealth(readerColo(request.cf as { colo?: unknown }, coloOverride))
-    const settings = config.settings.health
-    const bucketMs = settings.localEvidence.windowMs / 2
+    const bucketMs = healthSettings.localEvidence.windowMs / 2
     const cache = caches.default
     // All memoized per isolate: most requests read no KV and no colo record at all.
     const [overrides, snapshot] = await Promise.all([
       readOverrides(env.HEALTH, now, config.origins),
-      readSnapshot(env.HEALTH, now, settings.memoTtlMs),
-      colo.refresh(cache, now, settings.coloMemoMs),
+      readSnapshot(env.HEALTH, now, healthSettings.memoTtlMs),
+      colo.refresh(cache, now, healthSettings.coloMemoMs),
     ])
-    const probed = healthFromSnapshot(snapshot, now, settings)
+    const probed = healthFromSnapshot(snapshot, now, healthSettings)
+    if (healthSettings.build) {
+      const builds = knownBuilds(config.origins, snapshot?.origins, observations(), now)
+      view = { builds, skewed: noteSkew(builds, now) }
+    }
+    const offBuild = view && offExpectedBuild(view.builds, overrides.expectedBuild)
     const facts = (id: string) => colo.facts(id, now, bucketMs)
-    const health = healthView(
-      config.origins,
-      probed,
-      overrides,
-      facts,
-      settings.localEvidence.minSuccesses,
-    )
+    const minSuccesses = healthSettings.localEvidence.minSuccesses
+    const health = healthView(config.origins, probed, overrides, facts, minSuccesses, offBuild)
     if (write && config.primary) {
       const state = health.get(config.primary.id)
       if (state?.healthy === false || state?.drained) {
@@ -247,6 +263,7 @@ async function route(
         return { response, attempts: [], failed: 'write-failed' }
       }
     }
+    const needed = neededPosition(steering, config)
     const route =
       write && config.primary
         ? undefined
@@ -257,12 +274,14 @@ async function route(
             routing,
             now,
           )
-    const ranked = route ? preferFirst(route.ranked, steering.prefer) : [config.primary!]
-    const edge = { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url }
+    const ranked = route?.ranked ?? []
+    const order =
+      write && config.primary ? [config.primary] : readOrder(ranked, steering, config, view, needed)
     const thresholds = passiveThresholds(routing)
     // Steering measures an origin that could win readers with a copy of a safe request, in the
     // background: the reader is served by the chosen origin as usual and never waits for it.
-    if (route?.explore && isRetryable(upstream)) {
+    if (route?.explore && needed === undefined && isRetryable(upstream)) {
+      const edge = { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url }
       ctx.waitUntil(measure(upstream, route.explore, colo, config, routing, edge))
     }
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
@@ -270,21 +289,40 @@ async function route(
     // The data center's record is written in the background: never a wait for the reader.
     const share = () => {
       const at = Date.now()
-      if (colo.writeDue(at, settings.coloWriteIntervalMs)) {
+      if (colo.writeDue(at, healthSettings.coloWriteIntervalMs)) {
         ctx.waitUntil(colo.write(cache, at, bucketMs))
       }
     }
-    const outcome = await proxyRequest(upstream, ranked, {
-      edge,
+    const proxyContext = {
+      edge: {
+        clientIp: request.headers.get('cf-connecting-ip'),
+        publicUrl: url,
+        ...(needed !== undefined && { minPosition: steering.minPosition }),
+      },
       originHosts: config.originHosts,
       routing,
-      onAttempt: (_origin, attempt) => judge.attempt(attempt, Date.now()),
-      onBodyEnd: (origin, failure) => {
+      onAttempt: (_origin: ResolvedOrigin, attempt: Attempt) => judge.attempt(attempt, Date.now()),
+      onBodyEnd: (origin: ResolvedOrigin, failure?: BodyFailure) => {
         judge.body(origin.id, failure, Date.now())
         share()
       },
-      hedgeDelayMs: (origin) => hedgeDelay(facts(origin.id).latencyMs, routing),
-    })
+      hedgeDelayMs: (origin: ResolvedOrigin) => hedgeDelay(facts(origin.id).latencyMs, routing),
+    }
+    let outcome = await proxyRequest(upstream, order, proxyContext)
+    observe(outcome, config, view)
+    if (view) view.skewed = noteSkew(view.builds, Date.now())
+    // A read that one build does not have (a content-hashed asset of the other): asked once of
+    // an origin on another build before the 404 reaches the reader. Never a write.
+    const other =
+      !write && isRetryable(upstream)
+        ? retryElsewhere(outcome, ranked, view, needed, config)
+        : undefined
+    if (other) {
+      void outcome.response.body?.cancel()
+      const again = await proxyRequest(upstream, [other], proxyContext)
+      observe(again, config, view)
+      outcome = { ...again, attempts: [...outcome.attempts, ...again.attempts] }
+    }
     judge.settle(Date.now())
     share()
     return outcome
@@ -305,6 +343,15 @@ async function route(
       outcome: served.outcome,
       now: started,
     })
+    if (view && !write && !steering.pinned && served.outcome.origin) {
+      await setBuildCookie(served.response, {
+        env,
+        publicUrl,
+        steering,
+        servedBuild: view.builds.get(served.outcome.origin.id),
+        skewed: view.skewed,
+      })
+    }
   }
   return served
 }

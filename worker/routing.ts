@@ -9,6 +9,8 @@ export interface OriginHealth {
   drained?: boolean
   /** Passively ejected by this isolate until this time (ms since epoch). */
   ejectedUntil?: number
+  /** Runs another build than the one the operator expects (`POST /__georoute/build`). */
+  offBuild?: boolean
 }
 
 export type HealthLookup = ReadonlyMap<string, OriginHealth>
@@ -17,7 +19,7 @@ export type HealthLookup = ReadonlyMap<string, OriginHealth>
 export const Tier = {
   /** Healthy or unknown, not ejected, not drained. */
   Ready: 0,
-  /** Down by the probes or ejected here: tried only after every ready origin. */
+  /** Down by the probes, ejected here, or off the expected build: tried after every ready origin. */
   Degraded: 1,
   /** Drained by an operator: a last resort when nothing else is left. */
   Drained: 2,
@@ -35,7 +37,7 @@ const NO_HEALTH: OriginHealth = {}
 
 function tierOf(health: OriginHealth, now: number): Tier {
   if (health.drained) return Tier.Drained
-  if (health.healthy === false) return Tier.Degraded
+  if (health.healthy === false || health.offBuild) return Tier.Degraded
   if (health.ejectedUntil !== undefined && health.ejectedUntil > now) return Tier.Degraded
   return Tier.Ready
 }

@@ -3,12 +3,16 @@ import {
   AFFINITY_COOKIE,
   affinityCookie,
   affinityOrigin,
+  BUILD_COOKIE,
+  buildCookie,
   cookieSecret,
   PIN_COOKIE,
   pinCookie,
-  pinnedUntil,
+  readerBuild,
+  readPin,
 } from './cookies'
 import type { Env } from './env'
+import { formatPosition, parsePosition } from './positions'
 import type { ProxyOutcome } from './proxy'
 import { type RankedOrigin, Tier } from './routing'
 
@@ -20,6 +24,13 @@ export interface Steering {
   affinity?: string
   /** The origin to put first when it is ready. */
   prefer?: string
+  /**
+   * With `writes.position`: the replication position the reader's write made (header text).
+   * The pinned read then goes to the nearest origin known to have reached it.
+   */
+  minPosition?: string
+  /** The build a valid build cookie keeps the reader on while origins disagree. */
+  build?: string
 }
 
 const NONE: Steering = { pinned: false }
@@ -63,17 +74,27 @@ async function verifiedSteering(
   config: Config,
   now: number,
 ): Promise<Steering> {
-  const { writes } = config.settings
+  const { writes, health } = config.settings
   const secret = cookieSecret(env)
+  // Read while origins may disagree on the build; honoured only while they do (route()).
+  const build =
+    health.build && cookies.includes(BUILD_COOKIE) ? await readerBuild(secret, cookies) : undefined
+  const withBuild = (steering: Steering): Steering => (build ? { ...steering, build } : steering)
   if (config.primary && writes.pinSeconds > 0 && cookies.includes(PIN_COOKIE)) {
-    if (await pinnedUntil(secret, cookies, now)) return { pinned: true, prefer: config.primary.id }
+    const pin = await readPin(secret, cookies, now)
+    if (pin) {
+      const pinned: Steering = { pinned: true, prefer: config.primary.id }
+      // A position is only honoured when positions are on: else the pin is the time window.
+      if (pin.position && writes.position) pinned.minPosition = pin.position
+      return withBuild(pinned)
+    }
   }
   if (writes.affinity && cookies.includes(AFFINITY_COOKIE)) {
     const id = await affinityOrigin(secret, cookies)
     if (id && config.origins.some((o) => o.id === id))
-      return { pinned: false, affinity: id, prefer: id }
+      return withBuild({ pinned: false, affinity: id, prefer: id })
   }
-  return NONE
+  return build ? { pinned: false, build } : NONE
 }
 
 /**
@@ -108,7 +129,9 @@ export async function setSteeringCookies(
   if (!served || response.status >= 400) return
   const secure = facts.publicUrl.protocol === 'https:'
   if (write && config.primary && served.id === config.primary.id && writes.pinSeconds > 0) {
-    const value = await pinCookie(cookieSecret(facts.env), facts.now, writes.pinSeconds, secure)
+    const position = writePosition(response, writes.position)
+    const secret = cookieSecret(facts.env)
+    const value = await pinCookie(secret, facts.now, writes.pinSeconds, secure, position)
     response.headers.append('set-cookie', value)
   } else if (!write && writes.affinity && steering.affinity !== served.id && !steering.pinned) {
     const value = await affinityCookie(
@@ -119,4 +142,46 @@ export async function setSteeringCookies(
     )
     response.headers.append('set-cookie', value)
   }
+}
+
+/** The primary's position in its answer to a write, normalized; `undefined` when off or absent. */
+function writePosition(
+  response: Response,
+  position: Config['settings']['writes']['position'],
+): string | undefined {
+  if (!position) return undefined
+  const parsed = parsePosition(position.kind, response.headers.get(position.header))
+  return parsed === undefined ? undefined : formatPosition(position.kind, parsed)
+}
+
+/** How long a build cookie lasts at most; it is cleared as soon as the skew is over. */
+export const BUILD_COOKIE_SECONDS = 3600
+
+/**
+ * Keeps the reader on the build of the page just served while origins disagree (`skewed`), and
+ * clears their build cookie once they agree again. Only a page (`text/html`) sets it: a shared
+ * file such as `/favicon.ico` from the other build must not move the reader.
+ */
+export async function setBuildCookie(
+  response: Response,
+  facts: {
+    env: Env
+    publicUrl: URL
+    steering: Steering
+    /** The build of the origin that answered, if known. */
+    servedBuild: string | undefined
+    skewed: boolean
+  },
+): Promise<void> {
+  const { steering, servedBuild, skewed } = facts
+  const secure = facts.publicUrl.protocol === 'https:'
+  if (!skewed) {
+    if (steering.build) response.headers.append('set-cookie', await buildCookie('', '', 0, secure))
+    return
+  }
+  if (!servedBuild || servedBuild === steering.build || response.status >= 400) return
+  if (!response.headers.get('content-type')?.startsWith('text/html')) return
+  const secret = cookieSecret(facts.env)
+  const value = await buildCookie(secret, servedBuild, BUILD_COOKIE_SECONDS, secure)
+  response.headers.append('set-cookie', value)
 }

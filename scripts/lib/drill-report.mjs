@@ -1,6 +1,7 @@
 /**
  * docs/DRILLS.md: the drill's results per fault, the goals, and how the drill was run.
  */
+import { consistencySection } from './drill-consistency.mjs'
 import { HERD_GOAL, herdCaches, herdOrigins } from './drill-herd.mjs'
 
 /**
@@ -118,6 +119,7 @@ export function renderDrillReport(run, about) {
     '',
     ...coloSection(run.results),
     ...herdSection(run.herd),
+    ...consistencySection(run.consistency),
     '## How to read it',
     '',
     "- Origins: Frankfurt (primary), Virginia, Tokyo, real HTTP servers on 127.0.0.1. The faults hit Virginia (the nearest origin of the readers in New York, Chicago and Toronto), then the primary, then every origin. 'Dies' means the process is gone: its port refuses connections.",

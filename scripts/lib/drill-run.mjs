@@ -5,6 +5,7 @@
  */
 import { startWorker } from './bench-targets.mjs'
 import { analyze, drillGoals } from './drill-analyze.mjs'
+import { consistencyGoals, runReplicaLag, runRollingDeploy } from './drill-consistency.mjs'
 import { startFleet } from './drill-fleet.mjs'
 import { herdGoal, runHerd } from './drill-herd.mjs'
 import { startLoad } from './drill-load.mjs'
@@ -92,6 +93,15 @@ export async function runDrill({ script, short = false, log = () => {} }) {
     const herd = cacheAvailable
       ? await runHerd({ baseUrl: base, fleet, token: ADMIN_TOKEN })
       : undefined
+    // Build skew and replica lag, each on its own origins and Worker.
+    log('rolling deploy: origins switch builds one by one')
+    const rolling = await runRollingDeploy({ script, short })
+    // What the same deploy does to readers without skew protection: the full drill only.
+    const unprotected = short
+      ? undefined
+      : await runRollingDeploy({ script, short, protect: false })
+    log('replica lag: replicas apply writes late')
+    const lag = await runReplicaLag({ script, short })
     return {
       short,
       settings,
@@ -103,7 +113,12 @@ export async function runDrill({ script, short = false, log = () => {} }) {
       workerErrors,
       results,
       herd,
-      goals: [...drillGoals(results, { cacheAvailable }), ...(herd ? [herdGoal(herd)] : [])],
+      consistency: { rolling, unprotected, lag },
+      goals: [
+        ...drillGoals(results, { cacheAvailable }),
+        ...(herd ? [herdGoal(herd)] : []),
+        ...consistencyGoals(rolling, lag),
+      ],
     }
   } finally {
     await worker?.close()

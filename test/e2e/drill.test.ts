@@ -96,6 +96,30 @@ describe('fault drill (short)', () => {
     expect(drill.herd?.originRequests).toBeLessThanOrEqual(HERD_GOAL)
   })
 
+  it('gives readers no asset 404 and no older build during a rolling deploy', () => {
+    const rolling = drill.consistency.rolling
+    expect(rolling.assets).toBeGreaterThan(0)
+    expect(rolling.asset404s).toBe(0)
+    expect(rolling.wentBack).toBe(0)
+    expect(rolling.skewShown).toBe(true)
+    expect(rolling.skewEnded).toBe(true)
+  })
+
+  it('demotes the origin late for the expected build, and releases it once caught up', () => {
+    const rolling = drill.consistency.rolling
+    expect(rolling.lateReaderPagesWhileExpected).toBeGreaterThan(0)
+    expect(rolling.lateServedWhileExpected).toBe(0)
+    expect(rolling.lateServedAfter).toBeGreaterThan(0)
+  })
+
+  it('serves no read older than the reader’s write while replicas lag, with fewer on the primary', () => {
+    const { lag } = drill.consistency
+    expect(lag.position.pinnedReads).toBeGreaterThan(0)
+    expect(lag.position.stale).toBe(0)
+    expect(lag.window.stale).toBe(0)
+    expect(lag.position.byPrimary).toBeLessThan(lag.window.byPrimary)
+  })
+
   it('meets every drill goal', () => {
     expect(drill.goals.filter((g) => !g.met)).toEqual([])
   })

@@ -279,3 +279,37 @@ describe('loadConfig', () => {
     expect(!result.ok && result.errors).toEqual(['origins[0].lat: must be between -90 and 90'])
   })
 })
+
+describe('validateConfig: builds and replication positions', () => {
+  it.each([
+    [{ health: { build: 'X-Build-Id' } }, 'settings.health.build: must be a lowercase header name'],
+    [
+      { health: { buildSkewAlertMinutes: -1 } },
+      'settings.health.buildSkewAlertMinutes: buildSkewAlertMinutes must be at least 0',
+    ],
+    [{ writes: { position: { kind: 'integer' } } }, 'settings.writes.position.header: is required'],
+    [
+      { writes: { position: { header: 'x-db-position', kind: 'lsn' } } },
+      'settings.writes.position.kind: must be "integer" or "pg-lsn"',
+    ],
+    [
+      { writes: { position: { header: 'x-db-position', wait: 1 } } },
+      'settings.writes.position: unknown field "wait"',
+    ],
+  ])('refuses %o with "%s"', (settings, message) => {
+    expect(errorsOf([FRA], settings)).toEqual([message])
+  })
+
+  it('defaults: no build header, a 15-minute skew alert, positions off, integer kind', () => {
+    const result = validateConfig([FRA], { writes: { position: { header: 'x-db-position' } } })
+    if (!result.ok) throw new Error(result.errors.join('\n'))
+    expect(result.config.settings.health.build).toBeUndefined()
+    expect(result.config.settings.health.buildSkewAlertMinutes).toBe(15)
+    expect(result.config.settings.writes.position).toEqual({
+      header: 'x-db-position',
+      kind: 'integer',
+    })
+    const plain = validateConfig([FRA])
+    expect(plain.ok && plain.config.settings.writes.position).toBeUndefined()
+  })
+})

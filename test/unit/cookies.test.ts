@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { affinityOrigin, cookieSecret, pinnedUntil, sign, verify } from '../../worker/cookies'
+import {
+  affinityOrigin,
+  buildCookie,
+  claimedBuild,
+  cookieSecret,
+  pinCookie,
+  pinnedUntil,
+  readerBuild,
+  readPin,
+  sign,
+  verify,
+} from '../../worker/cookies'
 
 const SECRET = 'cookie-secret-for-tests'
 const ADMIN_TOKEN = 'admin-token-for-tests'
@@ -64,5 +75,56 @@ describe('the cookie signing key', () => {
     expect(signed).not.toBe(`tokyo.${await hmacWithSecret(ADMIN_TOKEN, 'affinity:tokyo')}`)
     expect(await verify(cookieSecret(env), 'affinity', signed)).toBe('tokyo')
     expect(await verify(ADMIN_TOKEN, 'affinity', signed)).toBeUndefined()
+  })
+})
+
+describe('the pin with a replication position', () => {
+  it('carries the position, signed', async () => {
+    const now = Date.now()
+    const value = (await pinCookie(SECRET, now, 30, true, '16/B374D848')).split(';')[0]!
+    expect(value).toMatch(/^__georoute_pin=\d+~16\/B374D848\.[\w-]+$/)
+    expect(await readPin(SECRET, value, now)).toEqual({
+      until: now + 30_000,
+      position: '16/B374D848',
+    })
+  })
+
+  it('refuses a pin whose position was edited', async () => {
+    const now = Date.now()
+    const value = (await pinCookie(SECRET, now, 30, true, '100')).split(';')[0]!
+    const edited = value.replace('~100.', '~1.')
+    expect(await readPin(SECRET, edited, now)).toBeUndefined()
+  })
+
+  it('still reads a pin without position (the time window)', async () => {
+    const now = Date.now()
+    const value = (await pinCookie(SECRET, now, 30, false)).split(';')[0]!
+    expect(await readPin(SECRET, value, now)).toEqual({ until: now + 30_000 })
+  })
+})
+
+describe('the build cookie', () => {
+  it('keeps the reader on the build it was signed for', async () => {
+    const value = (await buildCookie(SECRET, 'build-b', 3600, true)).split(';')[0]!
+    expect(await readerBuild(SECRET, value)).toBe('build-b')
+    expect(claimedBuild(value)).toBe('build-b')
+  })
+
+  it('refuses a forged one', async () => {
+    const forged = (await buildCookie('another secret', 'build-b', 3600, true)).split(';')[0]!
+    expect(await readerBuild(SECRET, forged)).toBeUndefined()
+    const edited = (await buildCookie(SECRET, 'build-b', 3600, true))
+      .split(';')[0]!
+      .replace('build-b.', 'build-a.')
+    expect(await readerBuild(SECRET, edited)).toBeUndefined()
+  })
+
+  it('is not a pin nor an affinity cookie under another name', async () => {
+    const signed = await sign(SECRET, 'affinity', 'build-b')
+    expect(await readerBuild(SECRET, `__georoute_build=${signed}`)).toBeUndefined()
+  })
+
+  it('is cleared with Max-Age=0', async () => {
+    expect(await buildCookie(SECRET, '', 0, true)).toMatch(/^__georoute_build=; .*Max-Age=0/)
   })
 })

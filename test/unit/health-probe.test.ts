@@ -135,3 +135,29 @@ describe('probeOrigin', () => {
     expect((await probeOrigin(origin(), fetcher, () => now)).latencyMs).toBe(120)
   })
 })
+
+describe('what a probe reports', () => {
+  const reports = { build: 'x-build-id', position: 'x-db-position' }
+  const headers = { 'x-build-id': 'b7', 'x-db-position': '16/B374D848' }
+
+  it('reads the build and the database position when asked to', async () => {
+    const { fetcher } = answering(() => new Response('ok', { headers }))
+    expect(await probeOrigin(origin(), fetcher, Date.now, reports)).toMatchObject({
+      ok: true,
+      build: 'b7',
+      position: '16/B374D848',
+    })
+  })
+
+  it('reads them from a failing answer too, and nothing when not asked', async () => {
+    const failing = answering(() => new Response('no', { status: 503, headers }))
+    expect(await probeOrigin(origin(), failing.fetcher, Date.now, reports)).toMatchObject({
+      ok: false,
+      build: 'b7',
+    })
+    const { fetcher } = answering(() => new Response('ok', { headers }))
+    const plain = await probeOrigin(origin(), fetcher)
+    expect(plain.build).toBeUndefined()
+    expect(plain.position).toBeUndefined()
+  })
+})

@@ -3,6 +3,7 @@ import { probePlan } from '../../worker/health/plan'
 import type { Fetcher } from '../../worker/health/probe'
 import { runHealthChecks } from '../../worker/health/scheduled'
 import { HEALTH_KEY, type Snapshot } from '../../worker/health/snapshot'
+import { isolatePositions } from '../../worker/positions'
 import { configWith, fakeClock, fakeKv, fakeNetwork, laggingKv, THREE } from './health-fakes'
 
 const T0 = Date.UTC(2026, 0, 1, 12)
@@ -272,5 +273,111 @@ describe('a simulated day of cron runs', { timeout: 30_000 }, () => {
     expect(store.calls.put).toBeGreaterThan(100)
     expect(store.calls.put).toBeLessThanOrEqual(150)
     expect(store.calls.get).toBe(24 * 60)
+  })
+})
+
+describe('build skew in a cron run', () => {
+  /** Origins that state their build; `builds[host]` is switched by the test. */
+  const building = (builds: Record<string, string>) => {
+    const requests: { url: string; method: string; body?: string }[] = []
+    const fetcher: Fetcher = async (input, init) => {
+      const url = new URL(String(input instanceof Request ? input.url : input))
+      const body = typeof init?.body === 'string' ? init.body : undefined
+      requests.push({
+        url: url.toString(),
+        method: init?.method ?? 'GET',
+        ...(body ? { body } : {}),
+      })
+      return new Response('ok', { headers: { 'x-build-id': builds[url.host] ?? 'a' } })
+    }
+    return { fetcher, requests, builds }
+  }
+  const settings = { health: { build: 'x-build-id', buildSkewAlertMinutes: 5 } }
+
+  it('stores each origin build and the skew, and reports a skew that outlasts the alert once', async () => {
+    const store = fakeKv()
+    const net = building({ 'nrt.example': 'b' })
+    const config = configWith(THREE, settings)
+    const deps = { kv: store.kv, fetch: net.fetcher, webhookUrl: HOOK }
+    await runHealthChecks(config, T0, { ...deps, ...fakeClock(T0) })
+    expect(stored(store.data).origins.tokyo?.build).toBe('b')
+    expect(stored(store.data).skew).toEqual({ since: T0, alerted: false })
+    const skewPosts = () =>
+      net.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body!).event)
+    expect(skewPosts()).toEqual([])
+    for (let minute = 1; minute <= 7; minute += 1) {
+      await runHealthChecks(config, T0 + minute * MINUTE, {
+        ...deps,
+        ...fakeClock(T0 + minute * MINUTE),
+      })
+    }
+    expect(stored(store.data).skew).toEqual({ since: T0, alerted: true })
+    expect(skewPosts()).toEqual(['build-skew'])
+    // The deploy ends: one more report, and the skew is gone from the snapshot.
+    net.builds['nrt.example'] = 'a'
+    await runHealthChecks(config, T0 + 8 * MINUTE, { ...deps, ...fakeClock(T0 + 8 * MINUTE) })
+    expect(stored(store.data).skew).toBeUndefined()
+    expect(skewPosts()).toEqual(['build-skew', 'build-skew-over'])
+  })
+
+  it('writes nothing more while the builds stay as they are', async () => {
+    const store = fakeKv()
+    const net = building({})
+    const config = configWith(THREE, settings)
+    await runHealthChecks(config, T0, { kv: store.kv, fetch: net.fetcher, ...fakeClock(T0) })
+    const writes = store.calls.put
+    await runHealthChecks(config, T0 + MINUTE, {
+      kv: store.kv,
+      fetch: net.fetcher,
+      ...fakeClock(T0 + MINUTE),
+    })
+    expect(store.calls.put).toBe(writes)
+  })
+})
+
+describe('build skew after the setting is turned off', () => {
+  it('drops the stored builds and the skew, without a skew webhook', async () => {
+    const builds: Record<string, string> = { 'nrt.example': 'b' }
+    const requests: { method: string; body?: string }[] = []
+    const fetcher: Fetcher = async (input, init) => {
+      const url = new URL(String(input instanceof Request ? input.url : input))
+      const body = typeof init?.body === 'string' ? init.body : undefined
+      requests.push({ method: init?.method ?? 'GET', ...(body ? { body } : {}) })
+      return new Response('ok', { headers: { 'x-build-id': builds[url.host] ?? 'a' } })
+    }
+    const store = fakeKv()
+    const on = configWith(THREE, { health: { build: 'x-build-id', buildSkewAlertMinutes: 5 } })
+    await runHealthChecks(on, T0, { kv: store.kv, fetch: fetcher, ...fakeClock(T0) })
+    expect(stored(store.data).skew).toBeDefined()
+    const off = configWith(THREE, { health: { buildSkewAlertMinutes: 5 } })
+    for (let minute = 1; minute <= 7; minute += 1) {
+      const at = T0 + minute * MINUTE
+      await runHealthChecks(off, at, {
+        kv: store.kv,
+        fetch: fetcher,
+        webhookUrl: HOOK,
+        ...fakeClock(at),
+      })
+    }
+    expect(stored(store.data).skew).toBeUndefined()
+    expect(stored(store.data).origins.tokyo?.build).toBeUndefined()
+    expect(requests.filter((r) => r.method === 'POST')).toEqual([])
+  })
+})
+
+describe('positions reported to the probes', () => {
+  it('are recorded in the isolate that probed', async () => {
+    isolatePositions.clear()
+    const fetcher: Fetcher = async (input) => {
+      const host = new URL(String(input instanceof Request ? input.url : input)).host
+      return new Response('ok', {
+        headers: { 'x-db-position': host === 'nrt.example' ? '41' : '42' },
+      })
+    }
+    const config = configWith(THREE, { writes: { position: { header: 'x-db-position' } } })
+    await runHealthChecks(config, T0, { kv: fakeKv().kv, fetch: fetcher, ...fakeClock(T0) })
+    expect(isolatePositions.latest('tokyo')).toBe(41n)
+    expect(isolatePositions.latest('frankfurt')).toBe(42n)
+    isolatePositions.clear()
   })
 })

@@ -10,6 +10,7 @@ import {
   readSnapshot,
   resetSnapshotMemo,
   type Snapshot,
+  skewEventBetween,
   writeReason,
 } from '../../worker/health/snapshot'
 import { initialState, next, type OriginState } from '../../worker/health/state'
@@ -255,5 +256,105 @@ describe('healthFromSnapshot', () => {
 
   it('treats no snapshot as unknown', () => {
     expect(healthFromSnapshot(undefined, T0, settings).size).toBe(0)
+  })
+})
+
+describe('build skew in the snapshot', () => {
+  // Shorter than the heartbeat (10 min): only the alert itself can cause the write.
+  const ALERT = 5 * MINUTE
+  const on = (builds: Record<string, string>) => {
+    const states: Record<string, OriginState> = {}
+    for (const [id, build] of Object.entries(builds)) states[id] = { ...initialState(T0), build }
+    return states
+  }
+
+  it('writes a build change, and only then', () => {
+    const stored = nextSnapshot(undefined, on({ tokyo: 'A', virginia: 'A' }), T0, settings, ALERT)
+    expect(
+      writeReason(
+        stored,
+        on({ tokyo: 'A', virginia: 'A' }),
+        T0 + MINUTE,
+        settings,
+        T0 + MINUTE,
+        ALERT,
+      ),
+    ).toBeUndefined()
+    expect(
+      writeReason(
+        stored,
+        on({ tokyo: 'B', virginia: 'A' }),
+        T0 + MINUTE,
+        settings,
+        T0 + MINUTE,
+        ALERT,
+      ),
+    ).toBe('change')
+  })
+
+  it('records since when builds disagree, and clears it when they agree', () => {
+    const start = nextSnapshot(undefined, on({ tokyo: 'A', virginia: 'A' }), T0, settings, ALERT)
+    expect(start.skew).toBeUndefined()
+    const skewed = nextSnapshot(
+      start,
+      on({ tokyo: 'B', virginia: 'A' }),
+      T0 + MINUTE,
+      settings,
+      ALERT,
+    )
+    expect(skewed.skew).toEqual({ since: T0 + MINUTE, alerted: false })
+    const still = nextSnapshot(
+      skewed,
+      on({ tokyo: 'B', virginia: 'C' }),
+      T0 + 2 * MINUTE,
+      settings,
+      ALERT,
+    )
+    expect(still.skew?.since).toBe(T0 + MINUTE)
+    const over = nextSnapshot(
+      still,
+      on({ tokyo: 'C', virginia: 'C' }),
+      T0 + 3 * MINUTE,
+      settings,
+      ALERT,
+    )
+    expect(over.skew).toBeUndefined()
+  })
+
+  it('writes once when the skew outlasts the alert, and reports it and its end', () => {
+    const start = nextSnapshot(undefined, on({ tokyo: 'A', virginia: 'A' }), T0, settings, ALERT)
+    const skewed = nextSnapshot(start, on({ tokyo: 'B', virginia: 'A' }), T0, settings, ALERT)
+    const same = on({ tokyo: 'B', virginia: 'A' })
+    const before = T0 + ALERT - 1
+    expect(writeReason(skewed, same, before, settings, before, ALERT)).toBeUndefined()
+    const late = T0 + ALERT
+    expect(writeReason(skewed, same, late, settings, late, ALERT)).toBe('change')
+    const alerted = nextSnapshot(skewed, same, late, settings, ALERT)
+    expect(alerted.skew).toEqual({ since: T0, alerted: true })
+    expect(skewEventBetween(skewed, alerted)).toEqual({
+      event: 'build-skew',
+      since: T0,
+      builds: { tokyo: 'B', virginia: 'A' },
+    })
+    expect(
+      writeReason(alerted, same, late + MINUTE, settings, late + MINUTE, ALERT),
+    ).toBeUndefined()
+    const over = nextSnapshot(
+      alerted,
+      on({ tokyo: 'B', virginia: 'B' }),
+      late + MINUTE,
+      settings,
+      ALERT,
+    )
+    expect(skewEventBetween(alerted, over)).toMatchObject({ event: 'build-skew-over', since: T0 })
+  })
+
+  it('reads back what it wrote', () => {
+    const start = nextSnapshot(undefined, on({ tokyo: 'A', virginia: 'B' }), T0, settings, ALERT)
+    expect(parseSnapshot(JSON.parse(JSON.stringify(start)))).toEqual(start)
+    expect(parseSnapshot({ ...start, skew: { since: 'x' } })).toBeUndefined()
+    expect(
+      parseSnapshot({ ...start, origins: { tokyo: { ...start.origins.tokyo, build: 3 } } }),
+    ).toBeUndefined()
   })
 })

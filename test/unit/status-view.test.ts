@@ -19,6 +19,8 @@ const origin = (patch: Partial<OriginStatus>): OriginStatus => ({
   reason: null,
   ejectedUntil: null,
   here: { latencyMs: null, requests: 0, successRate: null, ejected: false, probeOverruled: false },
+  build: null,
+  offBuild: false,
   ...patch,
 })
 

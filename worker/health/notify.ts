@@ -1,5 +1,5 @@
 import type { Fetcher } from './probe'
-import type { StateChange } from './snapshot'
+import type { SkewEvent, StateChange } from './snapshot'
 
 /** A webhook that does not answer in time is given up: the run must end within its minute. */
 export const WEBHOOK_TIMEOUT_MS = 5_000
@@ -43,12 +43,38 @@ export function webhookPayload(change: StateChange, label?: string): WebhookPayl
   }
 }
 
+/** What the webhook receives when origins have run different builds too long, or no longer do. */
+export interface SkewPayload {
+  event: 'build-skew' | 'build-skew-over'
+  /** ISO 8601 time the builds began to differ. */
+  since: string
+  /** Each origin's build, when the alert is raised. */
+  builds?: Record<string, string>
+  text: string
+  content: string
+}
+
+/** The JSON body for a build skew event, with a human line. */
+export function skewPayload(event: SkewEvent, now: number): SkewPayload {
+  const since = new Date(event.since).toISOString()
+  if (event.event === 'build-skew') {
+    const list = Object.entries(event.builds)
+      .map(([id, build]) => `${id} ${build}`)
+      .join(', ')
+    const text = `🟠 georoute: origins have run different builds for ${duration(now - event.since)} (${list})`
+    return { event: event.event, since, builds: event.builds, text, content: text }
+  }
+  const text = `🟢 georoute: every origin runs the same build again after ${duration(event.at - event.since)}`
+  return { event: event.event, since, text, content: text }
+}
+
 /** POSTs one payload; never throws, and never logs the URL (it is a secret). */
 export async function sendWebhook(
   url: string,
-  payload: WebhookPayload,
+  payload: WebhookPayload | SkewPayload,
   fetcher: Fetcher,
 ): Promise<boolean> {
+  const subject = 'origin' in payload ? payload.origin : payload.event
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), WEBHOOK_TIMEOUT_MS)
   try {
@@ -60,11 +86,11 @@ export async function sendWebhook(
     })
     await response.body?.cancel()
     if (response.ok) return true
-    log(`status ${response.status}`, payload.origin)
+    log(`status ${response.status}`, subject)
   } catch (error) {
     // An error message may quote the URL: keep the secret out of the logs.
     const message = String(error).replaceAll(url, 'HEALTH_WEBHOOK_URL')
-    log(controller.signal.aborted ? 'timeout' : message, payload.origin)
+    log(controller.signal.aborted ? 'timeout' : message, subject)
   } finally {
     clearTimeout(timer)
   }

@@ -17,6 +17,26 @@ export interface ProbeResult {
   /** Time to the verdict (headers, or the body when its text is checked). */
   latencyMs: number
   reason?: ProbeFailure
+  /** What the answer's `Reports` headers said, when it had them (build id, db position). */
+  build?: string
+  position?: string
+}
+
+/** Response headers a probe reads, when set: the build id and the database position. */
+export interface Reports {
+  build?: string | undefined
+  position?: string | undefined
+}
+
+/** The reported values of an answer, as header text (parsed by whoever uses them). */
+function reported(response: Response, reports: Reports | undefined): Partial<ProbeResult> {
+  if (!reports) return {}
+  const out: Partial<ProbeResult> = {}
+  const build = reports.build && response.headers.get(reports.build)
+  if (build) out.build = build
+  const position = reports.position && response.headers.get(reports.position)
+  if (position) out.position = position
+  return out
 }
 
 /** The subrequest a probe makes; injectable so tests can stand in for the network. */
@@ -49,6 +69,7 @@ export async function probeOrigin(
   origin: ResolvedOrigin,
   fetcher: Fetcher = platformFetch,
   now: () => number = Date.now,
+  reports?: Reports,
 ): Promise<ProbeResult> {
   const { probe } = origin
   const started = now()
@@ -71,20 +92,21 @@ export async function probeOrigin(
     }
     const response = await fetcher(probeUrl(origin), init)
     const { status } = response
+    const told = reported(response, reports)
     const [min, max] = probe.expectStatus
     if (status < min || status > max) {
       await response.body?.cancel()
-      return { ok: false, status, latencyMs: elapsed(), reason: `status ${status}` }
+      return { ok: false, status, latencyMs: elapsed(), reason: `status ${status}`, ...told }
     }
     if (probe.bodyIncludes === undefined) {
       await response.body?.cancel()
-      return { ok: true, status, latencyMs: elapsed() }
+      return { ok: true, status, latencyMs: elapsed(), ...told }
     }
     const text = await response.text()
     if (!text.includes(probe.bodyIncludes)) {
-      return { ok: false, status, latencyMs: elapsed(), reason: 'body mismatch' }
+      return { ok: false, status, latencyMs: elapsed(), reason: 'body mismatch', ...told }
     }
-    return { ok: true, status, latencyMs: elapsed() }
+    return { ok: true, status, latencyMs: elapsed(), ...told }
   } catch (error) {
     const reason = controller.signal.aborted ? 'timeout' : networkReason(error)
     return { ok: false, latencyMs: elapsed(), reason }

@@ -8,10 +8,13 @@
  * that is held back and undone before the next write is never announced, as readers never
  * saw it either.
  */
+
+import { noteBuild, parseBuild } from '../builds'
 import type { Config, ResolvedOrigin } from '../config'
 import { loadConfig } from '../config-loader'
 import type { Env } from '../env'
-import { sendWebhook, webhookPayload } from './notify'
+import { isolatePositions, parsePosition } from '../positions'
+import { sendWebhook, skewPayload, webhookPayload } from './notify'
 import { probePlan, RUN_WINDOW_MS } from './plan'
 import { type Fetcher, type ProbeResult, platformFetch, probeOrigin } from './probe'
 import {
@@ -21,6 +24,7 @@ import {
   nextSnapshot,
   rememberSnapshot,
   type Snapshot,
+  skewEventBetween,
   type WriteReason,
   writeReason,
 } from './snapshot'
@@ -98,6 +102,8 @@ export async function runHealthChecks(
     rise: Math.min(health.rise, plan.rounds),
   }
   const end = scheduledTime + RUN_WINDOW_MS
+  const reports = { build: health.build, position: config.settings.writes.position?.header }
+  const alertMs = health.buildSkewAlertMinutes * 60_000
   const loaded = await loadSnapshot(deps.kv)
   report.subrequests += 1
   let stored = loaded.ok ? loaded.snapshot : undefined
@@ -112,16 +118,19 @@ export async function runHealthChecks(
     if (now() - due > health.intervalMs / 2) continue
     // Never run into the next minute's run.
     if (now() + slowest > end) break
-    const results = await Promise.all(origins.map((o) => probeOrigin(o, fetcher, now)))
+    const results = await Promise.all(origins.map((o) => probeOrigin(o, fetcher, now, reports)))
     report.rounds += 1
     report.probes += origins.length
     report.subrequests += origins.length
     const at = now()
-    states = apply(states, origins, results, thresholds, at)
+    states = apply(states, origins, results, thresholds, at, reports.build !== undefined)
+    noteReports(config, results, at)
 
-    const reason = canWrite ? writeReason(stored, states, at, health, scheduledTime) : undefined
+    const reason = canWrite
+      ? writeReason(stored, states, at, health, scheduledTime, alertMs)
+      : undefined
     if (!reason) continue
-    const snapshot = nextSnapshot(stored, states, at, health)
+    const snapshot = nextSnapshot(stored, states, at, health, alertMs)
     report.subrequests += 1
     try {
       await deps.kv.put(HEALTH_KEY, JSON.stringify(snapshot))
@@ -133,7 +142,9 @@ export async function runHealthChecks(
     report.writes.push(reason)
     rememberSnapshot(snapshot, at)
     const changes = stored ? changesBetween(stored, snapshot) : []
+    const skewEvent = stored ? skewEventBetween(stored, snapshot) : undefined
     stored = snapshot
+    if (skewEvent) log({ message: 'georoute: build skew', ...skewEvent })
     if (changes.length > 0) log({ message: 'georoute: health changed', changes })
     if (!deps.webhookUrl) continue
     const url = deps.webhookUrl
@@ -141,14 +152,16 @@ export async function runHealthChecks(
     // what the remaining rounds' probes need.
     const probesLeft = (plan.rounds - round - 1) * origins.length
     const spare = health.subrequestBudget - report.subrequests - probesLeft
-    const affordable = changes.slice(0, Math.max(0, spare))
-    report.subrequests += affordable.length
-    const sent = await Promise.all(
-      affordable.map((change) => {
+    const payloads = [
+      ...changes.map((change) => {
         const label = origins.find((o) => o.id === change.origin)?.label
-        return sendWebhook(url, webhookPayload(change, label), fetcher)
+        return webhookPayload(change, label)
       }),
-    )
+      ...(skewEvent ? [skewPayload(skewEvent, at)] : []),
+    ]
+    const affordable = payloads.slice(0, Math.max(0, spare))
+    report.subrequests += affordable.length
+    const sent = await Promise.all(affordable.map((payload) => sendWebhook(url, payload, fetcher)))
     report.webhooks += sent.filter(Boolean).length
   }
 
@@ -163,14 +176,34 @@ function apply(
   results: readonly ProbeResult[],
   thresholds: Thresholds,
   at: number,
+  builds: boolean,
 ): Record<string, OriginState> {
   const after: Record<string, OriginState> = {}
   origins.forEach((origin, i) => {
     const state = states[origin.id] ?? initialState(at)
     const result = results[i]
-    after[origin.id] = result ? next(state, result, thresholds, at) : state
+    const { build: _stored, ...updated } = result ? next(state, result, thresholds, at) : state
+    // The build its probes last reported, kept through a failed probe (which reports none);
+    // none at all once `settings.health.build` is off, so no old skew outlives the setting.
+    const build = builds ? (parseBuild(result?.build) ?? state.build) : undefined
+    after[origin.id] = build ? { ...updated, build } : updated
   })
   return after
+}
+
+/**
+ * Feeds what the probes reported into this isolate's records (builds and positions): useful
+ * where the probes run in an isolate that also serves (`POST /__georoute/probe`).
+ */
+function noteReports(config: Config, results: readonly ProbeResult[], at: number): void {
+  const { position } = config.settings.writes
+  config.origins.forEach((origin, i) => {
+    const result = results[i]
+    const build = parseBuild(result?.build)
+    if (build && config.settings.health.build) noteBuild(origin.id, build, at)
+    const reported = position ? parsePosition(position.kind, result?.position) : undefined
+    if (reported !== undefined) isolatePositions.note(origin.id, reported, at)
+  })
 }
 
 /** The `scheduled` handler: loads the configuration and runs the probes for this minute. */

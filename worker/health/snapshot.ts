@@ -17,6 +17,18 @@ export interface Snapshot {
   /** Change writes left at `updatedAt` (a token bucket; absent = a full bucket). */
   writeCredits?: number
   origins: Record<string, OriginState>
+  /**
+   * Set while the probes see origins on different builds (`settings.health.build`): since when,
+   * and whether it has lasted past `buildSkewAlertMinutes` (reported once, by the write that
+   * sets it). Absent when the builds agree or are unknown.
+   */
+  skew?: BuildSkew
+}
+
+/** A build skew as the probes see it. */
+export interface BuildSkew {
+  since: number
+  alerted: boolean
 }
 
 /** Why the cron writes the snapshot now. */
@@ -49,8 +61,16 @@ function isOriginState(raw: unknown): raw is OriginState {
     orNull(s.status, isCount) &&
     isCount(s.successes) &&
     isCount(s.failures) &&
-    orNull(s.reason, (x): x is string => typeof x === 'string')
+    orNull(s.reason, (x): x is string => typeof x === 'string') &&
+    (s.build === undefined || typeof s.build === 'string')
   )
+}
+
+function isSkew(raw: unknown): raw is BuildSkew | undefined {
+  if (raw === undefined) return true
+  if (typeof raw !== 'object' || raw === null) return false
+  const s = raw as Record<string, unknown>
+  return isTime(s.since) && typeof s.alerted === 'boolean'
 }
 
 /** Validates a stored value; anything malformed is `undefined` (the caller logs it). */
@@ -63,6 +83,7 @@ export function parseSnapshot(raw: unknown): Snapshot | undefined {
   const origins = value.origins
   if (typeof origins !== 'object' || origins === null || Array.isArray(origins)) return undefined
   if (!Object.values(origins).every(isOriginState)) return undefined
+  if (!isSkew(value.skew)) return undefined
   return raw as Snapshot
 }
 
@@ -157,14 +178,39 @@ export function healthFromSnapshot(
   return view
 }
 
-/** True when the origins differ from the stored ones in state or in membership. */
+/** True when the origins differ from the stored ones in state, build or membership. */
 export function hasChanged(
   stored: Record<string, OriginState>,
   current: Record<string, OriginState>,
 ): boolean {
   const ids = Object.keys(current)
   if (ids.length !== Object.keys(stored).length) return true
-  return ids.some((id) => stored[id]?.healthy !== current[id]?.healthy)
+  return ids.some(
+    (id) =>
+      stored[id]?.healthy !== current[id]?.healthy || stored[id]?.build !== current[id]?.build,
+  )
+}
+
+/**
+ * The build skew the probes' states show now: `undefined` while every known build agrees;
+ * otherwise since when (kept from `stored`), and `alerted` once it has lasted `alertMs`. Pure.
+ */
+export function skewNow(
+  stored: BuildSkew | undefined,
+  current: Record<string, OriginState>,
+  now: number,
+  alertMs: number,
+): BuildSkew | undefined {
+  const builds = new Set<string>()
+  for (const state of Object.values(current)) if (state.build) builds.add(state.build)
+  if (builds.size < 2) return undefined
+  const since = stored?.since ?? now
+  return { since, alerted: stored?.alerted === true || now - since >= alertMs }
+}
+
+/** True when a skew begins, ends or reaches its alert: a change worth a write. */
+function skewChanged(stored: BuildSkew | undefined, next: BuildSkew | undefined): boolean {
+  return (stored === undefined) !== (next === undefined) || stored?.alerted !== next?.alerted
 }
 
 type WriteLimits = Pick<HealthSettings, 'heartbeatMs' | 'minWriteIntervalMs' | 'writeBurst'>
@@ -200,9 +246,11 @@ export function writeReason(
   now: number,
   limits: WriteLimits,
   runStartedAt = Number.NEGATIVE_INFINITY,
+  alertMs = Number.POSITIVE_INFINITY,
 ): WriteReason | undefined {
   if (!stored) return 'first'
-  if (hasChanged(stored.origins, current)) {
+  const skew = skewNow(stored.skew, current, now, alertMs)
+  if (hasChanged(stored.origins, current) || skewChanged(stored.skew, skew)) {
     const changedThisRun = stored.changedAt !== null && stored.changedAt >= runStartedAt
     if (!changedThisRun && writeCredits(stored, now, limits) >= 1) return 'change'
   }
@@ -216,9 +264,12 @@ export function nextSnapshot(
   current: Record<string, OriginState>,
   now: number,
   limits: WriteLimits,
+  alertMs = Number.POSITIVE_INFINITY,
 ): Snapshot {
+  const skew = skewNow(stored?.skew, current, now, alertMs)
   // A heartbeat that carries a pending change spends a credit too (it is a change write).
-  const changed = stored !== undefined && hasChanged(stored.origins, current)
+  const changed =
+    stored !== undefined && (hasChanged(stored.origins, current) || skewChanged(stored.skew, skew))
   const credits = stored ? writeCredits(stored, now, limits) : limits.writeBurst
   const left = changed ? Math.max(0, credits - 1) : credits
   const snapshot: Snapshot = {
@@ -228,6 +279,7 @@ export function nextSnapshot(
     origins: { ...current },
   }
   if (Number.isFinite(left)) snapshot.writeCredits = left
+  if (skew) snapshot.skew = skew
   return snapshot
 }
 
@@ -247,4 +299,23 @@ export function changesBetween(before: Snapshot, after: Snapshot): StateChange[]
     })
   }
   return changes
+}
+
+/** What a write says of the build skew: it reached its alert, or an alerted one ended. */
+export type SkewEvent =
+  | { event: 'build-skew'; since: number; builds: Record<string, string> }
+  | { event: 'build-skew-over'; since: number; at: number }
+
+/** The skew report a write carries, if any (webhooks follow writes, as for state changes). */
+export function skewEventBetween(before: Snapshot, after: Snapshot): SkewEvent | undefined {
+  if (after.skew?.alerted && !before.skew?.alerted) {
+    const builds: Record<string, string> = {}
+    for (const [id, state] of Object.entries(after.origins))
+      if (state.build) builds[id] = state.build
+    return { event: 'build-skew', since: after.skew.since, builds }
+  }
+  if (before.skew?.alerted && !after.skew) {
+    return { event: 'build-skew-over', since: before.skew.since, at: after.updatedAt }
+  }
+  return undefined
 }

@@ -24,6 +24,8 @@ export interface OriginState {
   failures: number
   /** Why the latest probe failed, or why the origin is down; `null` when all is well. */
   reason: ProbeFailure | null
+  /** The build its probes last reported (`settings.health.build`); absent when off or unknown. */
+  build?: string
 }
 
 /**

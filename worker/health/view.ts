@@ -10,6 +10,7 @@ import { type ColoFacts, hasLocalEvidence } from './colo'
  * "down" does not demote an origin that this data center's own recent requests show working
  * (`hasLocalEvidence`); a probe "up" never ends an ejection before its cool-down: the probe may
  * have run from elsewhere, and the ejection comes from readers here.
+ * Origins in `offBuild` run another build than the operator expects.
  */
 export function healthView(
   origins: readonly ResolvedOrigin[],
@@ -17,6 +18,7 @@ export function healthView(
   overrides: Overrides,
   facts: (originId: string) => ColoFacts | undefined,
   minSuccesses: number,
+  offBuild?: ReadonlySet<string>,
 ): HealthLookup {
   const view = new Map<string, OriginHealth>()
   for (const origin of origins) {
@@ -27,6 +29,7 @@ export function healthView(
       health.healthy = verdict.healthy
     }
     if (overrides.drained.includes(origin.id)) health.drained = true
+    if (offBuild?.has(origin.id)) health.offBuild = true
     if (local?.ejectedUntil) health.ejectedUntil = local.ejectedUntil
     view.set(origin.id, health)
   }

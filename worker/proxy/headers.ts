@@ -79,7 +79,16 @@ export function isProxyOnly(name: string): boolean {
 // `Expect: 100-continue` asks the next hop for a 100 before the body is sent: the edge already
 // holds the body (the runtime answered the reader's expectation), and the runtime's fetch takes
 // an origin's 100 for the final answer, losing the real one. Envoy strips it the same way.
-const INTERNAL = ['x-georoute-geo', 'host', 'cf-connecting-ip', 'cf-worker', 'cf-ew-via', 'expect']
+// `x-georoute-min-position` is set by the edge alone (`EdgeFacts.minPosition`).
+const INTERNAL = [
+  'x-georoute-geo',
+  'x-georoute-min-position',
+  'host',
+  'cf-connecting-ip',
+  'cf-worker',
+  'cf-ew-via',
+  'expect',
+]
 
 /** Removes hop-by-hop fields and every field named in `Connection`. */
 export function stripHopByHop(headers: Headers): void {
@@ -109,6 +118,11 @@ export interface EdgeFacts {
   clientIp: string | null
   /** The public URL the reader asked for. */
   publicUrl: URL
+  /**
+   * The replication position a pinned reader's read needs (`settings.writes.position`), sent
+   * as `x-georoute-min-position` so an origin may wait for its replica to reach it.
+   */
+  minPosition?: string
 }
 
 // Never forwarded from the reader, whatever `Connection` says (and neither is `isProxyOnly`).
@@ -176,6 +190,7 @@ export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
     const value = edgeValue(name, incoming, edge)
     if (value !== undefined) headers.set(name, value)
   }
+  if (edge.minPosition) headers.set('x-georoute-min-position', edge.minPosition)
   return headers
 }
 

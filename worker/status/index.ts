@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { isAdmin, requireAdmin } from '../admin'
+import { isSkewed, knownBuilds, observations, skewSeenHereSince } from '../builds'
 import { heldNow } from '../cache/memory'
 import type { HealthSettings } from '../config'
 import type { AppEnv } from '../env'
@@ -11,7 +12,7 @@ import { healthFromSnapshot, isStale, readSnapshot, type Snapshot } from '../hea
 import { healthView } from '../health/view'
 import { readOverrides } from '../overrides'
 import { rankOrigins, Tier } from '../routing'
-import { buildStatus, type ProbeRecord, type StatusReport } from './model'
+import { type BuildFacts, buildStatus, type ProbeRecord, type StatusReport } from './model'
 import { StatusPage } from './page'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -34,6 +35,29 @@ function probeRecords(
     })
   }
   return records
+}
+
+/**
+ * The builds as this isolate knows them (its observations, the probes' snapshot), and since
+ * when they disagree: the probes' record of the skew, else this isolate's first sight of it.
+ */
+function buildFacts(
+  origins: readonly { id: string }[],
+  snapshot: Snapshot | undefined,
+  now: number,
+  expected: string | undefined,
+  health: HealthSettings,
+): BuildFacts {
+  const fresh = snapshot && !isStale(snapshot, now, health) ? snapshot : undefined
+  const builds = knownBuilds(origins, fresh?.origins, observations(), now)
+  const skewed = isSkewed(builds)
+  const since = skewed ? (fresh?.skew?.since ?? skewSeenHereSince() ?? now) : undefined
+  return {
+    builds,
+    expected: expected ?? null,
+    skewSince: since,
+    alertMinutes: health.buildSkewAlertMinutes,
+  }
 }
 
 /** Guards the status page and JSON when `settings.status.access` is `admin`; open otherwise. */
@@ -103,6 +127,9 @@ export async function statusReport(c: Context<AppEnv>): Promise<StatusReport> {
     memory: { ...heldNow(), maxBytes: config.settings.cache.memory.maxBytes },
     detail,
     now,
+    ...(health.build && {
+      builds: buildFacts(config.origins, snapshot, now, overrides.expectedBuild, health),
+    }),
   })
 }
 

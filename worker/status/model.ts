@@ -35,6 +35,32 @@ export interface OriginStatus {
   here: ColoView
   /** The origin's URL; only with full detail. */
   url?: string
+  /** The build it runs, as known here (`settings.health.build`); null when off or unknown. */
+  build: string | null
+  /** Runs another build than the operator expects: ranked as degraded until it catches up. */
+  offBuild: boolean
+}
+
+/** What the status reports of builds (`settings.health.build`). */
+export interface BuildStatus {
+  /** The build every origin should run (`POST /__georoute/build`), if one is set. */
+  expected: string | null
+  /** Set while the origins run different builds. */
+  skew: {
+    since: string
+    minutes: number
+    /** Lasted past `buildSkewAlertMinutes`: reported. */
+    alert: boolean
+  } | null
+}
+
+/** The build facts `buildStatus` needs: the known builds and the skew's start, if any. */
+export interface BuildFacts {
+  builds: ReadonlyMap<string, string>
+  expected: string | null
+  /** When the current skew began (ms), `undefined` while builds agree. */
+  skewSince: number | undefined
+  alertMinutes: number
 }
 
 /** One origin as the data center this request entered sees it. */
@@ -69,6 +95,8 @@ export interface StatusReport {
   reader: ReaderLocation | null
   /** Whether reasons and URLs are included (admin token, or a public-detail setting). */
   detail: boolean
+  /** Builds and skew; null while `settings.health.build` is off. */
+  builds: BuildStatus | null
   generatedAt: string
 }
 
@@ -93,6 +121,8 @@ export interface StatusInput {
   memory: MemoryFacts
   detail: boolean
   now: number
+  /** Absent while `settings.health.build` is off. */
+  builds?: BuildFacts
 }
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -132,7 +162,11 @@ export function buildStatus(input: StatusInput): StatusReport {
         ejected,
         probeOverruled: overruled,
       },
+      build: input.builds?.builds.get(origin.id) ?? null,
+      offBuild: false,
     }
+    const expected = input.builds?.expected
+    if (expected && status.build !== null && status.build !== expected) status.offBuild = true
     if (detail) status.url = origin.url
     return status
   })
@@ -149,6 +183,22 @@ export function buildStatus(input: StatusInput): StatusReport {
     },
     reader: input.reader ?? null,
     detail,
+    builds: input.builds ? buildsReport(input.builds, now) : null,
     generatedAt: iso(now),
+  }
+}
+
+/** The builds part of the status: the expected build, and the skew with its age. Pure. */
+export function buildsReport(facts: BuildFacts, now: number): BuildStatus {
+  const { skewSince } = facts
+  if (skewSince === undefined) return { expected: facts.expected, skew: null }
+  const minutes = Math.max(0, Math.floor((now - skewSince) / 60_000))
+  return {
+    expected: facts.expected,
+    skew: {
+      since: iso(skewSince),
+      minutes,
+      alert: now - skewSince >= facts.alertMinutes * 60_000,
+    },
   }
 }

@@ -150,6 +150,11 @@ function OriginRow(props: { origin: OriginStatus; now: number; detail: boolean }
           {origin.here.probeOverruled && (
             <span class="sub">probes say down; requests from here succeed</span>
           )}
+          {origin.build !== null && (
+            <span class="sub" data-build={origin.build}>
+              {`build ${origin.build}${origin.offBuild ? ' (not the expected build)' : ''}`}
+            </span>
+          )}
           {origin.ejectedUntil && (
             <span class="sub">
               {'skipped by this edge until '}
@@ -230,6 +235,16 @@ export function StatusPage(props: { report: StatusReport }) {
               <p class={`banner ${headline.level}`} role="status">
                 {headline.text}
               </p>
+              {report.builds?.skew && (
+                <p class={`banner ${report.builds.skew.alert ? 'down' : 'degraded'}`} data-skew>
+                  {`Origins run different builds (for ${report.builds.skew.minutes} min${report.builds.skew.alert ? ', longer than expected' : ''})`}
+                </p>
+              )}
+              {report.builds?.expected && (
+                <p class="sub" data-expected-build={report.builds.expected}>
+                  {`Expected build: ${report.builds.expected}`}
+                </p>
+              )}
             </header>
             <section class="card" aria-labelledby="map-heading">
               <h2 id="map-heading">Origins on the map</h2>
