@@ -4,6 +4,7 @@ import {
   cacheKey,
   fillEdge,
   fillValue,
+  isKeyed,
   isUnkeyed,
   keyOf,
   normalizedQuery,
@@ -201,9 +202,33 @@ describe('fillValue: what the origin sees of a field on a cache fill', () => {
     for (const name of names) if (name !== 'connection') reader.set(name, `v-${name}`)
     reader.set('connection', 'keep-alive, x-theme')
     const edge = fillEdge(reader, PUBLIC)
-    const sent = upstreamHeaders(shareableHeaders(reader), edge)
+    const sent = upstreamHeaders(reader, edge, { keep: isKeyed })
     for (const name of names) {
       expect([name, fillValue(name, reader, edge)]).toEqual([name, sent.get(name) ?? undefined])
+    }
+  })
+
+  it('is built in one pass as the reader fields in the key, validators added, then the upstream rules', () => {
+    const names = [
+      ...new Set([...RULED_NAMES, ...UNKEYED_NAMES, 'accept-language', 'x-theme', 'x-custom']),
+    ]
+    const validators = {
+      'if-none-match': '"ours"',
+      'if-modified-since': 'Tue, 01 Dec 2026 00:00:00 GMT',
+    }
+    for (const connection of ['keep-alive, x-theme', 'if-none-match', undefined]) {
+      const reader = new Headers({ 'cf-connecting-ip': '1.1.1.1' })
+      for (const name of names) if (name !== 'connection') reader.set(name, `v-${name}`)
+      if (connection) reader.set('connection', connection)
+      else reader.delete('connection')
+      const edge = fillEdge(reader, PUBLIC)
+      const twoPasses = shareableHeaders(reader)
+      for (const [name, value] of Object.entries(validators)) twoPasses.set(name, value)
+      const expected = [...upstreamHeaders(twoPasses, edge)]
+      expect([...upstreamHeaders(reader, edge, { keep: isKeyed, add: validators })]).toEqual(
+        expected,
+      )
+      expect(expected.length).toBeGreaterThan(4)
     }
   })
 })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Env } from '../../worker/env'
-import { type RequestRecord, recordRequest } from '../../worker/log'
+import { logLine, type RequestRecord, recordRequest } from '../../worker/log'
 
 const RECORD: RequestRecord = {
   method: 'GET',
@@ -48,5 +48,31 @@ describe('recordRequest', () => {
       recordRequest({ ANALYTICS: { writeDataPoint } } as unknown as Env, true, RECORD),
     ).not.toThrow()
     expect(error).toHaveBeenCalled()
+  })
+})
+
+describe('logLine', () => {
+  const asJson = (record: RequestRecord) => JSON.stringify({ message: 'request', ...record })
+
+  it('is the JSON of the record, field for field and in order', () => {
+    expect(logLine(RECORD)).toBe(asJson(RECORD))
+    const none = { ...RECORD, origin: null, colo: null, country: null, attempts: 0 }
+    expect(logLine(none)).toBe(asJson(none))
+  })
+
+  it('escapes what the reader controls and lists failures', () => {
+    const record: RequestRecord = {
+      ...RECORD,
+      method: 'PO"ST',
+      path: '/a"b\\c\n\u0001\u2028é',
+      failures: ['frankfurt: connect error [Error: "lost"] (2 ms)', 'virginia: timeout (10 ms)'],
+    }
+    expect(logLine(record)).toBe(asJson(record))
+    expect(JSON.parse(logLine(record))).toEqual({ message: 'request', ...record })
+  })
+
+  it('writes a number JSON cannot hold as null, as JSON.stringify does', () => {
+    const record = { ...RECORD, totalMs: Number.NaN, originMs: Number.POSITIVE_INFINITY }
+    expect(logLine(record)).toBe(asJson(record))
   })
 })

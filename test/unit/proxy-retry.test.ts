@@ -194,6 +194,34 @@ describe('a hedged read', () => {
     })
   })
 
+  it('arms one timer for the first attempt and its hedge when the answer comes first', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response('fast'))
+    const timers = vi.spyOn(globalThis, 'setTimeout')
+    const routing = { ...config.settings.routing, bodyIdleTimeoutMs: 0 }
+    const hedged: ProxyContext = { ...context(Date.now), routing, hedgeDelayMs: () => 50 }
+    const outcome = await proxyRequest(get, config.origins, hedged)
+    expect(outcome.origin?.id).toBe('near')
+    expect(timers).toHaveBeenCalledTimes(1)
+  })
+
+  it('still times the first attempt out after its timer started the hedge', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(
+      (_input, init) =>
+        new Promise((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))
+        }),
+    )
+    const routing = { ...config.settings.routing, attemptTimeoutMs: 40, deadlineMs: 5_000 }
+    const hedged: ProxyContext = { ...context(Date.now), routing, hedgeDelayMs: () => 5 }
+    const outcome = await proxyRequest(get, config.origins, hedged)
+    expect(outcome.failed).toBe('all-failed')
+    expect(outcome.attempts.map((a) => [a.origin, a.failure])).toEqual([
+      ['near', 'timeout'],
+      ['far', 'timeout'],
+    ])
+    expect(outcome.attempts[0]!.ms).toBeGreaterThanOrEqual(35)
+  })
+
   it('answers with the 5xx that came last when both fail', async () => {
     const { outcome } = race(40, 500)
     const { response, origin, failed } = await outcome

@@ -7,7 +7,7 @@ import type CachePolicy from 'http-cache-semantics'
 import type { ProxyOutcome } from '../proxy'
 import { MAX_SHARED_FAILURE_BYTES, type SharedFailure } from './collapse'
 import { decideStorage } from './decide'
-import { shareableHeaders } from './key'
+import { isKeyed } from './key'
 import { forbidsSharing } from './pass'
 import { keepSeconds, policyRequest } from './policy'
 import { decodedPath } from './rules'
@@ -19,10 +19,11 @@ export function askOrigin(
   cacheable: CacheableRequest,
   conditional: Record<string, string> = {},
 ): Promise<ProxyOutcome> {
-  const headers = shareableHeaders(cacheable.request.headers)
-  for (const [name, value] of Object.entries(conditional)) headers.set(name, value)
-  // No Request object: the proxy reads only these fields and copies the headers once more.
-  return cacheable.fetchOrigin({ method: 'GET', headers, body: null }, cacheable.url)
+  // No Request object and no copy of the headers: the proxy builds the origin's in one pass,
+  // keeping only the reader's fields in the key (`shareableHeaders`) and adding `conditional`.
+  const { headers } = cacheable.request
+  const shared = { keep: isKeyed, add: conditional }
+  return cacheable.fetchOrigin({ method: 'GET', headers, body: null, shared }, cacheable.url)
 }
 
 /**

@@ -106,11 +106,14 @@ export function isUnkeyed(name: string): boolean {
   return UNKEYED.has(name) || isProxyOnly(name)
 }
 
+/** True for a request field in the key: the fields a shareable request may carry. */
+export const isKeyed = (name: string): boolean => !isUnkeyed(name)
+
 /** The reader's headers, less everything not in the key: what a shareable request may carry. */
 export function shareableHeaders(headers: Headers): Headers {
   const out = new Headers()
   headers.forEach((value, name) => {
-    if (!isUnkeyed(name)) out.append(name, value)
+    if (isKeyed(name)) out.append(name, value)
   })
   return out
 }

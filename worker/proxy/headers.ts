@@ -178,13 +178,35 @@ export const RULED_NAMES: readonly string[] = [
   ...EDGE_FIELDS,
 ]
 
-/** Headers for the origin: the reader's, less hop-by-hop and spoofable ones, plus ours. */
-export function upstreamHeaders(incoming: Headers, edge: EdgeFacts): Headers {
+/**
+ * What a cache fill sends instead of all the reader's fields: only those `keep` passes (the ones
+ * in the cache key), and `add` (a revalidation's validators) set over them.
+ */
+export interface SharedFields {
+  keep: (name: string) => boolean
+  add?: Record<string, string>
+}
+
+/**
+ * Headers for the origin: the reader's, less hop-by-hop and spoofable ones, plus ours. With
+ * `shared` (a cache fill), what `upstreamHeaders(<the kept fields, add set over them>, edge)`
+ * gives, built in the same one pass.
+ */
+export function upstreamHeaders(
+  incoming: Headers,
+  edge: EdgeFacts,
+  shared?: SharedFields,
+): Headers {
   // One pass over the reader's fields (cheaper than copying all and deleting ~25 names).
   const named = connectionNamed(incoming)
   const headers = new Headers()
   for (const [name, value] of incoming) {
-    if (isForwarded(name, named)) headers.append(name, value)
+    if (isForwarded(name, named) && (!shared || shared.keep(name))) headers.append(name, value)
+  }
+  if (shared?.add) {
+    for (const [name, value] of Object.entries(shared.add)) {
+      if (isForwarded(name, named)) headers.set(name, value)
+    }
   }
   for (const name of EDGE_FIELDS) {
     const value = edgeValue(name, incoming, edge)

@@ -1,5 +1,11 @@
 import type { ResolvedOrigin, RoutingSettings } from '../config'
-import { downstreamHeaders, type EdgeFacts, type OriginHosts, upstreamHeaders } from './headers'
+import {
+  downstreamHeaders,
+  type EdgeFacts,
+  type OriginHosts,
+  type SharedFields,
+  upstreamHeaders,
+} from './headers'
 import { type BodyFailure, boundedBody, idleTimeout, withDeclaredLength } from './idle'
 
 /** Why one attempt at one origin did not give a usable answer. */
@@ -51,8 +57,13 @@ export interface ProxyContext {
   now?: () => number
 }
 
-/** What the proxy reads of a request: the reader's own, or the cache's shareable GET. */
-export type UpstreamRequest = Pick<Request, 'method' | 'headers' | 'body'>
+/**
+ * What the proxy reads of a request: the reader's own, or the cache's shareable GET (the
+ * reader's headers with `shared` saying which of them may reach the origin).
+ */
+export type UpstreamRequest = Pick<Request, 'method' | 'headers' | 'body'> & {
+  shared?: SharedFields
+}
 
 /** Methods that may be retried on another origin: safe, and sent without a body. */
 export function isRetryable(request: UpstreamRequest): boolean {
@@ -62,15 +73,16 @@ export function isRetryable(request: UpstreamRequest): boolean {
   )
 }
 
-/** The origin URL for a public URL: the origin's base path + the reader's path and query. */
-export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): URL {
+/**
+ * The origin URL for a public URL: the origin's scheme, host and base path + the reader's path
+ * and query, as text (what `fetch` takes; no URL object built per request).
+ */
+export function upstreamUrl(origin: ResolvedOrigin, publicUrl: URL): string {
   // Concatenate rather than resolve: `//evil.example/x` or `@host` in the path must stay a path
-  // on this origin, never pick another host.
+  // on this origin, never pick another host. The public path is already percent-encoded as a
+  // path (the URL parser did it), and begins with `/`, so it cannot end the authority.
   const base = origin.base.pathname.replace(/\/+$/, '')
-  const url = new URL(origin.base.origin)
-  url.pathname = `${base}${publicUrl.pathname}`
-  url.search = publicUrl.search
-  return url
+  return `${origin.base.origin}${base}${publicUrl.pathname}${publicUrl.search}`
 }
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
@@ -93,7 +105,17 @@ interface Sent {
  */
 const INSTANT_FAILURE_MS = 50
 
-/** Sends the request to one origin; resolves once the response headers arrive. */
+/** A hedge the attempt's own timer starts: `fire` is called once `ms` have passed, if still waiting. */
+interface HedgeTimer {
+  ms: number
+  fire: () => void
+}
+
+/**
+ * Sends the request to one origin; resolves once the response headers arrive. `hedge` (asked
+ * once the attempt has started, given its timeout) may ride on the attempt's timer: one timer,
+ * not two.
+ */
 async function attempt(
   request: UpstreamRequest,
   origin: ResolvedOrigin,
@@ -101,14 +123,22 @@ async function attempt(
   timeoutMs: number,
   body: ReadableStream | null,
   controller = new AbortController(),
+  hedge?: (timeoutMs: number) => HedgeTimer | undefined,
 ): Promise<Sent> {
   const now = context.now ?? Date.now
   const started = now()
-  const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs)
+  const abort = () => controller.abort(new AttemptTimeout())
+  const hedged = hedge?.(timeoutMs)
+  let timer = hedged
+    ? setTimeout(() => {
+        hedged.fire()
+        timer = setTimeout(abort, timeoutMs - hedged.ms)
+      }, hedged.ms)
+    : setTimeout(abort, timeoutMs)
   const url = upstreamUrl(origin, context.edge.publicUrl)
   const init: RequestInit = {
     method: request.method,
-    headers: upstreamHeaders(request.headers, context.edge),
+    headers: upstreamHeaders(request.headers, context.edge, request.shared),
     body,
     redirect: 'manual',
     signal: controller.signal,
@@ -253,15 +283,14 @@ async function raceOrigins(
   const running = new Map<number, { controller: AbortController; done: Promise<Settled> }>()
   let launched = 0
 
-  const launch = () => {
+  const launch = (hedge?: (timeoutMs: number) => HedgeTimer | undefined) => {
     const index = launched++
     const origin = tries[index]!
     const controller = new AbortController()
     const timeout = Math.max(1, Math.min(routing.attemptTimeoutMs, deadline - now()))
-    const done = attempt(request, origin, context, timeout, null, controller).then((sent) => ({
-      index,
-      sent,
-    }))
+    const done = attempt(request, origin, context, timeout, null, controller, hedge).then(
+      (sent) => ({ index, sent }),
+    )
     running.set(index, { controller, done })
   }
 
@@ -270,14 +299,35 @@ async function raceOrigins(
   // maintenance 503 keeps its own Retry-After and page).
   let last: { response: Response; origin: ResolvedOrigin } | undefined
 
-  launch()
+  // The first wait's hedge, decided as the loop decides it (same facts, same clock reading),
+  // once the first attempt has started: on that attempt's own timer when it is due before the
+  // attempt times out (the common case: one timer per request, not two).
+  let first: { hedge: number | undefined; hedged?: Promise<'hedge'> } | undefined
+  launch((timeoutMs) => {
+    const canHedge = launched < tries.length && deadline > now()
+    const hedge = canHedge ? context.hedgeDelayMs?.(tries[0]!) : undefined
+    first = { hedge }
+    if (hedge === undefined || hedge >= timeoutMs) return undefined
+    let fire = () => {}
+    first.hedged = new Promise((resolve) => {
+      fire = () => resolve('hedge')
+    })
+    return { ms: hedge, fire }
+  })
   while (running.size > 0) {
-    const canHedge = launched < tries.length && running.size === 1 && deadline > now()
-    const newest = tries[launched - 1]!
-    const hedge = canHedge ? context.hedgeDelayMs?.(newest) : undefined
+    let hedge: number | undefined
+    let hedged: Promise<'hedge'> | undefined
+    if (first) {
+      ;({ hedge, hedged } = first)
+      first = undefined
+    } else {
+      const canHedge = launched < tries.length && running.size === 1 && deadline > now()
+      hedge = canHedge ? context.hedgeDelayMs?.(tries[launched - 1]!) : undefined
+    }
     let timer: ReturnType<typeof setTimeout> | undefined
     const waits: Promise<Settled | 'hedge'>[] = [...running.values()].map((r) => r.done)
-    if (hedge !== undefined) {
+    if (hedged) waits.push(hedged)
+    else if (hedge !== undefined) {
       waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('hedge'), hedge))))
     }
     const settled = await Promise.race(waits)
