@@ -30,7 +30,7 @@ import { healthFromSnapshot, readSnapshot } from './health/snapshot'
 import { healthView, hedgeDelay } from './health/view'
 import { type RequestRecord, recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
-import { type Attempt, errorPage, isRetryable, proxyRequest } from './proxy'
+import { type Attempt, errorPage, isRetryable, proxyRequest, type UpstreamRequest } from './proxy'
 import { isLoop } from './proxy/headers'
 import type { BodyFailure } from './proxy/idle'
 import { isRefusedMethod } from './proxy/methods'
@@ -406,7 +406,7 @@ async function measure(
   const thresholds = passiveThresholds(routing)
   const judge = new RequestJudge(colo, config.origins.length, thresholds)
   const timeoutMs = Math.min(routing.hedgeMaxDelayMs, routing.attemptTimeoutMs)
-  const outcome = await proxyRequest(upstream, [origin], {
+  const outcome = await proxyRequest(withoutCredentials(upstream), [origin], {
     edge,
     originHosts: config.originHosts,
     routing: { ...routing, maxAttempts: 1, attemptTimeoutMs: timeoutMs },
@@ -428,6 +428,20 @@ async function measure(
   })
   judge.settle(Date.now())
   await outcome.response.body?.cancel()
+}
+
+/**
+ * The measurement's copy of a reader's request, without the reader's credentials: a copy sent
+ * to an origin the reader did not ask for must not act for them there (a logged-in GET counted
+ * twice, a session touched on a second origin). Only the time to response headers is kept.
+ */
+export function withoutCredentials(upstream: UpstreamRequest): UpstreamRequest {
+  const { headers } = upstream
+  if (!headers.has('cookie') && !headers.has('authorization')) return upstream
+  const copy = new Headers(headers)
+  copy.delete('cookie')
+  copy.delete('authorization')
+  return { method: upstream.method, headers: copy, body: null, shared: upstream.shared }
 }
 
 /** The primary is down or drained: a write gets a clear 503, never a replica. */

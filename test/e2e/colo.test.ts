@@ -82,6 +82,45 @@ describe('latency-aware steering, per data center', () => {
     })
   })
 
+  it("measures other origins with copies that carry none of the reader's credentials", async () => {
+    await withGeoroute(STEERING, async (g) => {
+      const served = new Map<string, string>()
+      const credentials = { cookie: 'session=reader-1', authorization: 'Bearer reader-1' }
+      const readAs = async () => {
+        const path = `/posts/${++page}`
+        const response = await g.fetch(path, {
+          geo: PARIS,
+          headers: { 'x-georoute-colo': 'ORY', ...credentials },
+        })
+        await response.arrayBuffer()
+        served.set(path, response.headers.get('x-georoute-origin') ?? 'none')
+      }
+      // Frankfurt turns slow: steering measures Virginia, readers move, then Frankfurt is
+      // measured again while they are away.
+      byId('frankfurt').setMode('slow')
+      byId('frankfurt').setSlowMs(300)
+      for (let i = 0; i < 15; i++) await readAs()
+      byId('frankfurt').setMode('ok')
+      for (let i = 0; i < 15; i++) {
+        await readAs()
+        await new Promise((resolve) => setTimeout(resolve, 40))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const received = ['frankfurt', 'virginia'].flatMap((id) =>
+        fromColo(id, 'ORY').map((r) => ({ id, ...r })),
+      )
+      // Without hedging or failures, a path that reached an origin other than the one that
+      // answered the reader was a measurement copy.
+      const copies = received.filter((r) => served.get(r.url) !== r.id)
+      const own = received.filter((r) => served.get(r.url) === r.id)
+      expect(copies.length).toBeGreaterThan(0)
+      expect(own.every((r) => r.headers.cookie === credentials.cookie)).toBe(true)
+      expect(copies.map((r) => [r.headers.cookie, r.headers.authorization])).toEqual(
+        copies.map(() => [undefined, undefined]),
+      )
+    })
+  })
+
   it('does not flap between two origins of equal latency with noise', async () => {
     // Frankfurt and Virginia both answer in 20-80 ms; Tokyo is out of the way.
     await withGeoroute(STEERING, async (g) => {
