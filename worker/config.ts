@@ -159,6 +159,43 @@ const RoutingSchema = v.strictObject({
     ),
     0.5,
   ),
+  /**
+   * How readers are ordered among the ready origins: `nearest` by distance (divided by weight)
+   * only; `fastest` by the time to response headers measured from the reader's data center
+   * where known, a distance-based estimate where not, leaving the nearest only when it is
+   * slower by both `steeringMarginMs` and `steeringRatio` (worker/health/latency.ts).
+   * Default: `fastest`.
+   */
+  steering: v.optional(
+    v.picklist(['nearest', 'fastest'], 'must be "nearest" or "fastest"'),
+    'fastest',
+  ),
+  /**
+   * How much slower (ms) the nearest ready origin must be before readers leave it; they come
+   * back once it is within half of this (hysteresis). Default: 50, above the jitter of a
+   * healthy origin's time to headers and below what a reader notices.
+   */
+  steeringMarginMs: v.optional(integer(0, 60_000, 'steeringMarginMs'), 50),
+  /**
+   * And how many times slower it must be: 1.5 keeps a 20 ms origin from losing readers to a
+   * 10 ms one over a margin that no reader feels. Default: 1.5.
+   */
+  steeringRatio: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(1, 'must be between 1 and 10'),
+      v.maxValue(10, 'must be between 1 and 10'),
+    ),
+    1.5,
+  ),
+  /**
+   * At most once per this many ms (per data center and isolate), a GET or HEAD is also sent in
+   * the background to an origin that could win readers, to measure it: a nearer one while readers are steered away (so a
+   * recovered nearest wins them back within a few seconds), or one never measured whose
+   * distance estimate beats the chosen origin. Default: 1000, a bounded share (1 % at 100
+   * misses/s) that brings readers back within about 4 s of a recovery.
+   */
+  exploreIntervalMs: v.optional(integer(100, 600_000, 'exploreIntervalMs'), 1_000),
 })
 
 const pathPrefix = v.pipe(v.string('must be a string'), v.startsWith('/', 'must start with /'))
@@ -233,6 +270,36 @@ const HealthSchema = v.strictObject({
   memoTtlMs: v.optional(integer(0, 300_000, 'memoTtlMs'), 10_000),
   /** Grace past a missed heartbeat before readers call the snapshot unknown. Default: 300000. */
   staleAfterMs: v.optional(integer(10_000, 86_400_000, 'staleAfterMs'), 300_000),
+  /**
+   * How long an isolate reuses the data center's shared health record (Cache API) before
+   * reading it again. Default: 1000: another isolate's ejection protects this one within
+   * about a second, for at most one Cache API read per second per isolate on the miss path.
+   */
+  coloMemoMs: v.optional(integer(0, 60_000, 'coloMemoMs'), 1_000),
+  /**
+   * Counts and latency are written to the data center's record at most this often per
+   * isolate; an ejection or its end is written at once. Default: 3000.
+   */
+  coloWriteIntervalMs: v.optional(integer(0, 600_000, 'coloWriteIntervalMs'), 3_000),
+  /**
+   * Readers as probes: when this data center's own recent requests to an origin succeed, the
+   * probes' "down" does not demote it here (see docs/HOW-IT-WORKS.md).
+   */
+  localEvidence: v.optional(
+    v.strictObject({
+      /**
+       * Successful requests needed. Default: 5, more than the failed probes (`fall`, 2) that
+       * mark an origin down, so a few lucky requests do not outvote them.
+       */
+      minSuccesses: v.optional(integer(1, 10_000, 'minSuccesses'), 5),
+      /**
+       * How recent they must be, with no failure at all in the same window. Default: 30000,
+       * three probe intervals: older evidence is no answer to a fresh probe verdict.
+       */
+      windowMs: v.optional(integer(1_000, 3_600_000, 'windowMs'), 30_000),
+    }),
+    {},
+  ),
   /**
    * Response header in which origins state their build id (e.g. `x-build-id`): turns on build
    * skew protection (HOW-IT-WORKS.md). Default: unset, off.

@@ -71,3 +71,16 @@ export function distanceKm(aLat: number, aLon: number, bLat: number, bLon: numbe
     Math.cos(aLat * RADIANS) * Math.cos(bLat * RADIANS) * Math.sin(dLon / 2) ** 2
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)))
 }
+
+/** An IATA code, as `cf.colo` gives it. */
+const IATA = /^[A-Za-z]{3}$/
+
+/**
+ * The data center the request entered: `cf.colo`, or `override` (the `x-georoute-colo` header,
+ * passed only when GEO_OVERRIDE is on). `unknown` when neither is a 3-letter code.
+ */
+export function readerColo(cf: { colo?: unknown } | undefined, override?: string | null): string {
+  if (override && IATA.test(override)) return override.toUpperCase()
+  const colo = cf?.colo
+  return typeof colo === 'string' && IATA.test(colo) ? colo.toUpperCase() : 'unknown'
+}

@@ -20,10 +20,12 @@ import {
   retryElsewhere,
 } from './consistency'
 import type { Env } from './env'
-import { type CfLocation, locateReader } from './geo'
+import { type CfLocation, locateReader, readerColo } from './geo'
+import { coloHealth } from './health/colo-store'
 import { RequestJudge } from './health/judge'
-import { passiveHealth, passiveThresholds } from './health/passive'
+import { passiveThresholds } from './health/passive'
 import { healthFromSnapshot, readSnapshot } from './health/snapshot'
+import { measure, steered } from './health/steer'
 import { healthView, hedgeDelay } from './health/view'
 import { type RequestRecord, recordRequest } from './log'
 import { memoizedOverrides, readOverrides } from './overrides'
@@ -236,20 +238,28 @@ async function route(
   // Routing runs only when the cache must ask an origin: a hit skips all of it.
   const fromOrigin: FetchOrigin = async (upstream, url) => {
     const now = Date.now()
-    const override = env.GEO_OVERRIDE === 'true' ? request.headers.get('x-georoute-geo') : null
+    const overridden = env.GEO_OVERRIDE === 'true'
+    const override = overridden ? request.headers.get('x-georoute-geo') : null
     const reader = locateReader(request.cf as CfLocation | undefined, override)
-    // Both memoized per isolate: most requests read no KV at all.
+    const coloOverride = overridden ? request.headers.get('x-georoute-colo') : null
+    const colo = coloHealth(readerColo(request.cf as { colo?: unknown }, coloOverride))
+    const bucketMs = healthSettings.localEvidence.windowMs / 2
+    const cache = caches.default
+    // All memoized per isolate: most requests read no KV and no colo record at all.
     const [overrides, snapshot] = await Promise.all([
       readOverrides(env.HEALTH, now, config.origins),
-      readSnapshot(env.HEALTH, now, config.settings.health.memoTtlMs),
+      readSnapshot(env.HEALTH, now, healthSettings.memoTtlMs),
+      colo.refresh(cache, now, healthSettings.coloMemoMs),
     ])
-    const probed = healthFromSnapshot(snapshot, now, config.settings.health)
+    const probed = healthFromSnapshot(snapshot, now, healthSettings)
     if (healthSettings.build) {
       const builds = knownBuilds(config.origins, snapshot?.origins, observations(), now)
       view = { builds, skewed: noteSkew(builds, now) }
     }
     const offBuild = view && offExpectedBuild(view.builds, overrides.expectedBuild)
-    const health = healthView(config.origins, probed, overrides, passiveHealth, offBuild)
+    const facts = (id: string) => colo.facts(id, now, bucketMs)
+    const minSuccesses = healthSettings.localEvidence.minSuccesses
+    const health = healthView(config.origins, probed, overrides, facts, minSuccesses, offBuild)
     if (write && config.primary) {
       const state = health.get(config.primary.id)
       if (state?.healthy === false || state?.drained) {
@@ -258,14 +268,35 @@ async function route(
       }
     }
     const needed = neededPosition(steering, config)
-    const ranked =
+    const route =
       write && config.primary
-        ? []
-        : rankOrigins(config.origins, reader, health, now, routing.defaultOrder)
+        ? undefined
+        : steered(
+            rankOrigins(config.origins, reader, health, now, routing.defaultOrder),
+            colo,
+            facts,
+            routing,
+            now,
+          )
+    const ranked = route?.ranked ?? []
     const order =
       write && config.primary ? [config.primary] : readOrder(ranked, steering, config, view, needed)
+    const thresholds = passiveThresholds(routing)
+    // Steering measures an origin that could win readers with a copy of a safe request, in the
+    // background: the reader is served by the chosen origin as usual and never waits for it.
+    if (route?.explore && needed === undefined && isRetryable(upstream)) {
+      const edge = { clientIp: request.headers.get('cf-connecting-ip'), publicUrl: url }
+      ctx.waitUntil(measure(upstream, route.explore, colo, config, routing, edge))
+    }
     // Passive health judges the request's attempts together: one URL's own failure blames no one.
-    const judge = new RequestJudge(passiveHealth, config.origins.length, passiveThresholds(routing))
+    const judge = new RequestJudge(colo, config.origins.length, thresholds)
+    // The data center's record is written in the background: never a wait for the reader.
+    const share = () => {
+      const at = Date.now()
+      if (colo.writeDue(at, healthSettings.coloWriteIntervalMs)) {
+        ctx.waitUntil(colo.write(cache, at, bucketMs))
+      }
+    }
     const proxyContext = {
       edge: {
         clientIp: request.headers.get('cf-connecting-ip'),
@@ -275,9 +306,11 @@ async function route(
       originHosts: config.originHosts,
       routing,
       onAttempt: (_origin: ResolvedOrigin, attempt: Attempt) => judge.attempt(attempt, Date.now()),
-      onBodyEnd: (origin: ResolvedOrigin, failure?: BodyFailure) =>
-        judge.body(origin.id, failure, Date.now()),
-      hedgeDelayMs: (origin: ResolvedOrigin) => hedgeDelay(origin, routing, passiveHealth),
+      onBodyEnd: (origin: ResolvedOrigin, failure?: BodyFailure) => {
+        judge.body(origin.id, failure, Date.now())
+        share()
+      },
+      hedgeDelayMs: (origin: ResolvedOrigin) => hedgeDelay(facts(origin.id).latencyMs, routing),
     }
     let outcome = await proxyRequest(upstream, order, proxyContext)
     observe(outcome, config, view)
@@ -295,6 +328,7 @@ async function route(
       outcome = { ...again, attempts: [...outcome.attempts, ...again.attempts] }
     }
     judge.settle(Date.now())
+    share()
     return outcome
   }
   const served = await throughCache(

@@ -25,7 +25,7 @@ export const GOALS = {
  * @typedef {import('./bench-rounds.mjs').TargetSummary} TargetSummary
  * @typedef {{ id: string, title: string, about: string, path: string,
  *   rows?: TargetSummary[], skipped?: string }} ScenarioReport
- * @typedef {{ origins: number, decisionUs: number, rankUs: number }} RoutingResult
+ * @typedef {{ origins: number, decisionUs: number, nearestUs?: number, rankUs: number }} RoutingResult
  * @typedef {{ label: string, met: boolean | undefined, detail: string }} GoalResult
  */
 
@@ -247,14 +247,15 @@ export function renderReport(run) {
     lines.push(
       '## Routing decision (micro-benchmark)',
       '',
-      'Reader location, health view, ranking and preference for one request, in Node on the',
-      "Worker's own modules (`scripts/lib/bench-routing.mjs`), median of batches.",
+      'Reader location, data center view, health view, ranking, latency steering (`fastest`, the',
+      "default) and preference for one request, in Node on the Worker's own modules",
+      '(`scripts/lib/bench-routing.mjs`), median of batches; `nearest` leaves steering out.',
       '',
-      '| origins | µs per decision | µs ranking only | ns per origin |',
-      '| ---: | ---: | ---: | ---: |',
+      '| origins | µs per decision | µs with `nearest` | µs ranking only | ns per origin |',
+      '| ---: | ---: | ---: | ---: | ---: |',
       ...run.routing.map(
         (r) =>
-          `| ${int(r.origins)} | ${r.decisionUs.toFixed(2)} | ${r.rankUs.toFixed(2)} | ${((r.decisionUs * 1000) / r.origins).toFixed(0)} |`,
+          `| ${int(r.origins)} | ${r.decisionUs.toFixed(2)} | ${r.nearestUs?.toFixed(2) ?? '–'} | ${r.rankUs.toFixed(2)} | ${((r.decisionUs * 1000) / r.origins).toFixed(0)} |`,
       ),
       '',
     )

@@ -1,6 +1,6 @@
 /**
- * Routing micro-benchmark: the per-request decision (reader location from `cf`, health view,
- * ranking, preference) at 10, 100 and 1,000 origins, in microseconds per decision. Runs in
+ * Routing micro-benchmark: the per-request decision (reader location from `cf`, the data
+ * center's view, health view, ranking, latency steering, preference) at 10, 100 and 1,000 origins, in microseconds per decision. Runs in
  * Node on the Worker's own TypeScript modules, loaded through tsx:
  *
  *   node --import tsx scripts/lib/bench-routing.mjs [--quick]
@@ -83,32 +83,51 @@ export async function benchRouting({ quick = false } = {}) {
   const { locateReader } = await load('../../worker/geo')
   const { rankOrigins } = await load('../../worker/routing')
   const { healthView } = await load('../../worker/health/view')
-  const { PassiveHealth } = await load('../../worker/health/passive')
+  const { ColoHealth } = await load('../../worker/health/colo-store')
+  const { steerReady } = await load('../../worker/health/latency')
   const { NO_OVERRIDES } = await load('../../worker/overrides')
   const { preferFirst } = await load('../../worker/steering')
   const timing = quick ? { batchMs: 50, batches: 5 } : { batchMs: 200, batches: 7 }
-  /** @type {{ origins: number, decisionUs: number, rankUs: number }[]} */
+  /** @type {{ origins: number, decisionUs: number, nearestUs: number, rankUs: number }[]} */
   const results = []
   for (const size of SIZES) {
     const result = validateConfig(syntheticOrigins(size))
     if (!result.ok) throw new Error(`synthetic origins invalid: ${result.errors.join('; ')}`)
     const { origins, settings } = result.config
-    const passive = new PassiveHealth()
-    // A realistic view: one origin ejected by this isolate.
+    const colo = new ColoHealth('FRA')
+    // A realistic view: one origin ejected in this data center, every other one measured.
     const refused = { kind: 'failure', reason: 'connect error', conclusive: true }
-    passive.record(origins[1].id, refused, Date.now(), origins.length)
+    colo.record(origins[1].id, refused, Date.now(), origins.length)
+    for (const [i, o] of origins.entries()) {
+      if (i !== 1)
+        colo.record(o.id, { kind: 'success', ms: 20 + (i % 7) * 15 }, Date.now(), origins.length)
+    }
+    const { routing, health: healthSettings } = settings
+    const bucketMs = healthSettings.localEvidence.windowMs / 2
+    const rule = { marginMs: routing.steeringMarginMs, ratio: routing.steeringRatio }
     const emptyProbes = new Map()
     let turn = 0
     let sink = 0
-    const decide = () => {
+    /** As worker/pipeline.ts `fromOrigin` decides, with `fastest` steering or without. */
+    const decision = (/** @type {boolean} */ fastest) => () => {
       const cf = READERS[turn++ % READERS.length]
       const now = Date.now()
       const reader = locateReader(cf, null)
-      const health = healthView(origins, emptyProbes, NO_OVERRIDES, passive)
-      const ranked = rankOrigins(origins, reader, health, now, settings.routing.defaultOrder)
+      const facts = (/** @type {string} */ id) => colo.facts(id, now, bucketMs)
+      const health = healthView(origins, emptyProbes, NO_OVERRIDES, facts, 5)
+      let ranked = rankOrigins(origins, reader, health, now, routing.defaultOrder)
+      if (fastest) {
+        const nearest = ranked[0].origin.id
+        const explore = { lastExploreAt: colo.lastExploreAt, now, intervalMs: 2_000 }
+        const steered = steerReady(ranked, facts, colo.chosen.get(nearest), rule, explore)
+        if (steered.chosen) colo.chosen.set(nearest, steered.chosen)
+        if (steered.explored) colo.lastExploreAt = now
+        ranked = steered.ranked
+      }
       sink += preferFirst(ranked, undefined).length
     }
-    const health = healthView(origins, emptyProbes, NO_OVERRIDES, passive)
+    const decide = decision(true)
+    const health = healthView(origins, emptyProbes, NO_OVERRIDES, () => undefined, 5)
     const rankOnly = () => {
       const cf = /** @type {(typeof READERS)[number]} */ (READERS[turn++ % READERS.length])
       const reader = { lat: Number(cf.latitude), lon: Number(cf.longitude), source: 'cf' }
@@ -116,6 +135,7 @@ export async function benchRouting({ quick = false } = {}) {
     }
     results.push({
       origins: size,
+      nearestUs: timePerCall(decision(false), timing),
       decisionUs: timePerCall(decide, timing),
       rankUs: timePerCall(rankOnly, timing),
     })

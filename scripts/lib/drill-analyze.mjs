@@ -11,6 +11,14 @@
  * @typedef {import('./drill-fleet.mjs').Fleet} Fleet
  */
 
+/**
+ * Requests from a cut-off data center to the origin after detection: one try when the first
+ * cool-down ends inside the fault (5 s of the full drill's 10 s; the short drill's 1 s of 3 s,
+ * after which the doubled cool-down outlasts it), which the instant retry of a failed
+ * connection sends twice (worker/proxy/index.ts).
+ */
+export const MAX_AFTER_DETECTION = 2
+
 /** Consecutive affected reads that must agree before readers count as moved or back. */
 const MOVED_RUN = 5
 const BACK_RUN = 3
@@ -34,9 +42,25 @@ function affectedReads(sent, phase, from, to) {
       s.kind === 'read' &&
       s.sentAt >= from &&
       s.sentAt < to &&
-      (phase.target === 'all' || s.nearest === phase.target),
+      (phase.target === 'all' || s.nearest === phase.target) &&
+      (!phase.colo || s.colo === phase.colo),
   )
 }
+
+/**
+ * Median time to first byte (ms) of the answered reads in `list`, or `undefined`.
+ * @param {Sent[]} list
+ */
+function p50FirstByte(list) {
+  const times = list
+    .filter((s) => succeeded(s) && s.firstByteAt !== undefined)
+    .map((s) => /** @type {number} */ (s.firstByteAt) - s.sentAt)
+    .sort((a, b) => a - b)
+  return times.length === 0 ? undefined : times[Math.floor((times.length - 1) / 2)]
+}
+
+/** Time to first byte before the fault is measured over this long before it. */
+const BEFORE_MS = 3_000
 
 /**
  * Index of the first run of `length` entries that all pass `test` (a shorter run at the end
@@ -61,7 +85,8 @@ function firstRun(list, test, length) {
 
 /**
  * When (ms after `faultEnd`) readers were back on the recovered origin: the first of
- * `BACK_RUN` consecutive affected reads it answered itself. All origins down: the first of
+ * `BACK_RUN` consecutive affected reads it answered itself, in every data center the affected
+ * readers enter (the latest of those). All origins down: the first of
  * `BACK_RUN` consecutive successful reads. `undefined` while not (yet) back.
  * @param {Sent[]} sent
  * @param {Phase} phase
@@ -74,6 +99,28 @@ export function readersBackAt(sent, phase, faultEnd, until = Number.POSITIVE_INF
     phase.target === 'all'
       ? succeeded
       : (/** @type {Sent} */ s) => succeeded(s) && s.origin === phase.target
+  if (phase.target === 'all') return backAt(reads, test, faultEnd)
+  // Health and steering are per data center: readers are back once those of every one are.
+  let latest = Number.NEGATIVE_INFINITY
+  for (const colo of new Set(reads.map((s) => s.colo))) {
+    const back = backAt(
+      reads.filter((s) => s.colo === colo),
+      test,
+      faultEnd,
+    )
+    if (back === undefined) return undefined
+    latest = Math.max(latest, back)
+  }
+  return latest === Number.NEGATIVE_INFINITY ? undefined : latest
+}
+
+/**
+ * When (ms after `faultEnd`) the first run of `BACK_RUN` reads passing `test` began.
+ * @param {Sent[]} reads
+ * @param {(s: Sent) => boolean} test
+ * @param {number} faultEnd
+ */
+function backAt(reads, test, faultEnd) {
   const i = firstRun(reads, test, BACK_RUN)
   if (i < 0 || reads.length - i < BACK_RUN) return undefined
   return /** @type {Sent} */ (reads[i]).sentAt - faultEnd
@@ -160,6 +207,13 @@ function postArrivals(fleet) {
  * @property {boolean} movedApplies
  * @property {boolean} backApplies
  * @property {number} recoveryWindowMs
+ * @property {{ before?: number, during?: number, after?: number } | undefined} firstByteP50
+ *   Median time to first byte (ms) of the affected readers' reads: in the 3 s before the fault,
+ *   during it, and once readers were back (slow and one-colo faults).
+ * @property {number | undefined} otherColosDisturbed One-colo fault: reads of the target's
+ *   readers entering other data centers that failed or were not answered by the target.
+ * @property {number | undefined} afterDetection One-colo fault: requests the target received
+ *   from the cut-off data center after its first reader had been answered by another origin.
  * @property {{ servedFromCache: number, cachedPageGets: number, cachedPagesServed: number,
  *   clean503: number, unclean: number, others: string[] } | undefined} allDown While every
  *   origin was down: answers
@@ -219,7 +273,12 @@ export function analyze({ runs, sent, fleet, recoveryMs, errorLines = [] }) {
     if (movedApplies) {
       const reads = affectedReads(sent, phase, start, faultEnd).filter(answered)
       const seen = readsReceived(fleet, /** @type {string} */ (phase.target))
-      const i = firstRun(reads, (s) => !seen.has(s.seq) && succeeded(s), MOVED_RUN)
+      // A slow origin still gets steering's background measurements: moved means answered
+      // by another origin.
+      const moved = phase.slow
+        ? (/** @type {Sent} */ s) => succeeded(s) && s.origin !== phase.target
+        : (/** @type {Sent} */ s) => !seen.has(s.seq) && succeeded(s)
+      const i = firstRun(reads, moved, MOVED_RUN)
       movedAwayMs = i >= 0 ? /** @type {Sent} */ (reads[i]).sentAt - start : undefined
     }
     /** @type {PhaseResult['allDown']} */
@@ -246,6 +305,48 @@ export function analyze({ runs, sent, fleet, recoveryMs, errorLines = [] }) {
         others: others.slice(0, 5).map((s) => describeFailure(s, start, errorLines)),
       }
     }
+    const backMs = phase.target ? readersBackAt(sent, phase, faultEnd, end) : undefined
+    const firstByteP50 =
+      phase.slow || phase.colo
+        ? {
+            before: p50FirstByte(affectedReads(sent, phase, start - BEFORE_MS, start)),
+            during: p50FirstByte(affectedReads(sent, phase, start, faultEnd)),
+            after:
+              backMs === undefined
+                ? undefined
+                : p50FirstByte(affectedReads(sent, phase, faultEnd + backMs, end)),
+          }
+        : undefined
+    let otherColosDisturbed
+    let afterDetection
+    if (phase.colo && phase.target) {
+      const target = phase.target
+      // Readers of the other colos, each counted only when the target was serving it when the
+      // fault began (an earlier fault's detour may still be on in one): any that failed, or
+      // that the target did not answer, was disturbed.
+      const others = new Set(
+        sent.filter((s) => s.nearest === target && s.colo !== phase.colo).map((s) => s.colo),
+      )
+      const serving = [...others].filter((colo) => servingBefore(sent, { ...phase, colo }, start))
+      otherColosDisturbed = sent.filter(
+        (s) =>
+          s.kind === 'read' &&
+          s.sentAt >= start &&
+          s.sentAt < faultEnd &&
+          s.nearest === target &&
+          s.colo !== phase.colo &&
+          answered(s) &&
+          (!succeeded(s) || (serving.includes(s.colo) && s.origin !== target)),
+      ).length
+      const first = affectedReads(sent, phase, start, faultEnd).find(answered)
+      const detectedAt = first?.doneAt ?? faultEnd
+      afterDetection = fleet
+        .received(target)
+        .filter(
+          (r) =>
+            r.headers['x-georoute-colo'] === phase.colo && r.at > detectedAt && r.at < faultEnd,
+        ).length
+    }
     return {
       name: phase.name,
       seconds: (end - start) / 1000,
@@ -271,7 +372,10 @@ export function analyze({ runs, sent, fleet, recoveryMs, errorLines = [] }) {
         phase.target === 'all' || phase.target === fleet.primary
           ? writesBackAt(sent, faultEnd, end)
           : undefined,
-      backMs: phase.target ? readersBackAt(sent, phase, faultEnd, end) : undefined,
+      backMs,
+      firstByteP50,
+      otherColosDisturbed,
+      afterDetection,
       movedApplies,
       backApplies: Boolean(phase.target),
       recoveryWindowMs: recoveryMs,
@@ -310,6 +414,21 @@ export function drillGoals(results, { cacheAvailable }) {
       detail: String(misrouted),
     },
   ]
+  const cut = results.find((r) => r.otherColosDisturbed !== undefined)
+  if (cut) {
+    goals.push(
+      {
+        label: 'one colo cut off from an origin: 0 reads of other colos disturbed',
+        met: cut.otherColosDisturbed === 0,
+        detail: String(cut.otherColosDisturbed),
+      },
+      {
+        label: `one colo cut off: at most ${MAX_AFTER_DETECTION} requests from it to the origin after detection`,
+        met: (cut.afterDetection ?? 0) <= MAX_AFTER_DETECTION,
+        detail: String(cut.afterDetection),
+      },
+    )
+  }
   if (down) {
     goals.push({
       label: 'every origin down: each answer is a cached page or a clean 503',

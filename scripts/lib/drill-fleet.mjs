@@ -60,6 +60,14 @@ export async function startFleet() {
       live.get(id)?.setSlowMs(ms)
     },
     /**
+     * Resets the requests that readers entering `colos` send this origin (`[]`: none).
+     * @param {string} id
+     * @param {readonly string[]} colos
+     */
+    cutColos(id, colos) {
+      live.get(id)?.cutColos(colos)
+    },
+    /**
      * Stops an origin: its port refuses connections until `revive`.
      * @param {string} id
      */

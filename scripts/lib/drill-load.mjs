@@ -6,17 +6,18 @@
 import { Agent, request as httpRequest } from 'node:http'
 
 /**
- * Readers, each with the origin nearest to them among the demo origins.
- * @type {readonly { city: string, geo: string, nearest: string }[]}
+ * Readers, each with the origin nearest to them among the demo origins and the data center
+ * they enter (sent as `x-georoute-colo`: per-colo health keeps each city apart).
+ * @type {readonly { city: string, geo: string, nearest: string, colo: string }[]}
  */
 export const READERS = Object.freeze([
-  { city: 'Paris', geo: '48.86,2.35', nearest: 'frankfurt' },
-  { city: 'Berlin', geo: '52.52,13.40', nearest: 'frankfurt' },
-  { city: 'New York', geo: '40.71,-74.01', nearest: 'virginia' },
-  { city: 'Chicago', geo: '41.88,-87.63', nearest: 'virginia' },
-  { city: 'Toronto', geo: '43.65,-79.38', nearest: 'virginia' },
-  { city: 'Tokyo', geo: '35.68,139.69', nearest: 'tokyo' },
-  { city: 'Seoul', geo: '37.57,126.98', nearest: 'tokyo' },
+  { city: 'Paris', geo: '48.86,2.35', nearest: 'frankfurt', colo: 'CDG' },
+  { city: 'Berlin', geo: '52.52,13.40', nearest: 'frankfurt', colo: 'TXL' },
+  { city: 'New York', geo: '40.71,-74.01', nearest: 'virginia', colo: 'EWR' },
+  { city: 'Chicago', geo: '41.88,-87.63', nearest: 'virginia', colo: 'ORD' },
+  { city: 'Toronto', geo: '43.65,-79.38', nearest: 'virginia', colo: 'YYZ' },
+  { city: 'Tokyo', geo: '35.68,139.69', nearest: 'tokyo', colo: 'NRT' },
+  { city: 'Seoul', geo: '37.57,126.98', nearest: 'tokyo', colo: 'ICN' },
 ])
 
 /** Cacheable blog pages (`public, max-age=60` at the origin). */
@@ -31,7 +32,9 @@ export const POSTS = Object.freeze(['/posts/drill-1', '/posts/drill-2', '/posts/
  * @property {string} path
  * @property {string} city
  * @property {string} nearest
+ * @property {string} colo The data center the reader entered.
  * @property {number} sentAt ms since the epoch.
+ * @property {number} [firstByteAt] When the response headers arrived.
  * @property {number} [doneAt]
  * @property {number} [status] Absent on a network error or timeout.
  * @property {string} [error]
@@ -46,14 +49,18 @@ export const POSTS = Object.freeze(['/posts/drill-1', '/posts/drill-2', '/posts/
  * @param {Agent} agent
  * @param {URL} url
  * @param {{ method: string, headers: Record<string, string>, body?: string, timeoutMs: number }} init
- * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders }>}
+ * @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders,
+ *   firstByteAt: number }>}
  */
 function send(agent, url, { method, headers, body, timeoutMs }) {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method, headers, agent, timeout: timeoutMs }, (res) => {
+      const firstByteAt = Date.now()
       res.on('data', () => {})
       res.on('error', reject)
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, firstByteAt }),
+      )
     })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     req.on('error', reject)
@@ -105,10 +112,11 @@ export function startLoad({
       path,
       city: reader.city,
       nearest: reader.nearest,
+      colo: reader.colo,
       sentAt: Date.now(),
     }
     sent.push(entry)
-    const headers = { 'x-georoute-geo': reader.geo }
+    const headers = { 'x-georoute-geo': reader.geo, 'x-georoute-colo': reader.colo }
     const init =
       kind === 'write'
         ? {
@@ -119,8 +127,9 @@ export function startLoad({
           }
         : { method: 'GET', headers, timeoutMs }
     const done = send(agent, new URL(path, baseUrl), init).then(
-      ({ status, headers: h }) => {
+      ({ status, headers: h, firstByteAt }) => {
         Object.assign(entry, {
+          firstByteAt,
           doneAt: Date.now(),
           status,
           origin: header(h['x-georoute-origin']),

@@ -25,6 +25,10 @@ import { readersBackAt, writesBackAt } from './drill-analyze.mjs'
  * @property {string} [target] Origin the fault hits ('all': every origin); readers whose nearest
  *   it is are the affected ones.
  * @property {boolean} [allDown] No origin is up while the fault lasts.
+ * @property {boolean} [slow] The target answers, only slower: readers count as moved once
+ *   another origin answers them (steering still measures the target in the background).
+ * @property {string} [colo] Only readers entering this data center are cut off from the
+ *   target; the target's other readers must not notice.
  * @property {number} faultMs How long the fault lasts.
  * @property {(levers: Levers) => Promise<void> | void} [inject]
  * @property {(levers: Levers) => Promise<void> | void} [restore]
@@ -52,6 +56,8 @@ export function workerConstant(file, name) {
 }
 
 const NEAREST = 'virginia'
+/** The data center of the New York readers (scripts/lib/drill-load.mjs). */
+const CUT_COLO = 'EWR'
 
 /**
  * The faults in order. `short` is the version `npm test` runs: the same faults minus flapping,
@@ -87,6 +93,25 @@ export function phases({ short }) {
       target: NEAREST,
       faultMs,
       inject: ({ fleet }) => fleet.setMode(NEAREST, 'error503'),
+      restore: ({ fleet }) => fleet.setMode(NEAREST, 'ok'),
+    },
+    {
+      name: `one colo (${CUT_COLO}) cannot reach the nearest origin`,
+      target: NEAREST,
+      colo: CUT_COLO,
+      faultMs,
+      inject: ({ fleet }) => fleet.cutColos(NEAREST, [CUT_COLO]),
+      restore: ({ fleet }) => fleet.cutColos(NEAREST, []),
+    },
+    {
+      name: 'nearest origin slow (+300 ms)',
+      target: NEAREST,
+      slow: true,
+      faultMs,
+      inject: ({ fleet }) => {
+        fleet.setSlowMs(NEAREST, 300)
+        fleet.setMode(NEAREST, 'slow')
+      },
       restore: ({ fleet }) => fleet.setMode(NEAREST, 'ok'),
     },
   ]

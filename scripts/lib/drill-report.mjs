@@ -37,6 +37,32 @@ export function summaryLine(r) {
   return `${r.name}: ${r.gets} GETs, ${r.failedGets} failed; ${r.posts} POSTs (${r.postsOk} ok, ${r.postsRefused} refused cleanly, ${r.postsOther} other), ${r.duplicatedPosts} duplicated; moved away ${seconds(r.movedAwayMs, r.movedApplies, r.recoveryWindowMs, r.alreadyAway)}, back ${seconds(r.backMs, r.backApplies, r.recoveryWindowMs)}${r.writesApply ? `, writes taken again ${seconds(r.writesBackMs, true, r.recoveryWindowMs)}` : ''}${r.allDown ? `; all down: ${allDownCell(r)}` : ''}`
 }
 
+/** @param {number | undefined} ms */
+const ms = (ms) => (ms === undefined ? '–' : `${Math.round(ms)} ms`)
+
+/**
+ * The slow-nearest and one-colo faults: time to first byte of their readers, and the one-colo
+ * figures.
+ * @param {PhaseResult[]} results
+ */
+function coloSection(results) {
+  const rows = results.filter((r) => r.firstByteP50)
+  if (rows.length === 0) return []
+  return [
+    '## Slow nearest origin, one colo cut off',
+    '',
+    'Readers of the faulty origin (for the one-colo fault: those entering the cut-off data center), median time to first byte of their uncacheable GETs: in the 3 s before the fault, during it, and once they were back. The drill runs georoute, its origins and its readers on one machine: the times are those of 127.0.0.1 plus the fault.',
+    '',
+    '| fault | readers moved after | p50 first byte before | during | after | reads of other colos disturbed (goal 0) | requests to the origin from the cut-off colo after detection |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${seconds(r.movedAwayMs, r.movedApplies, r.recoveryWindowMs, r.alreadyAway)} | ${ms(r.firstByteP50?.before)} | ${ms(r.firstByteP50?.during)} | ${ms(r.firstByteP50?.after)} | ${r.otherColosDisturbed ?? '–'} | ${r.afterDetection ?? '–'} |`,
+    ),
+    '',
+  ]
+}
+
 /**
  * The thundering herd after a purge, when the drill ran it.
  * @param {DrillRun['herd']} herd
@@ -91,15 +117,17 @@ export function renderDrillReport(run, about) {
         `| ${r.name} | ${r.seconds.toFixed(0)} | ${r.gets} | ${r.failedGets} | ${r.postsOk} / ${r.postsRefused} / ${r.postsOther} | ${r.duplicatedPosts} | ${seconds(r.movedAwayMs, r.movedApplies, r.recoveryWindowMs, r.alreadyAway)} | ${seconds(r.backMs, r.backApplies, r.recoveryWindowMs)} | ${seconds(r.writesBackMs, r.writesApply, r.recoveryWindowMs)} | ${allDownCell(r)} |`,
     ),
     '',
+    ...coloSection(run.results),
     ...herdSection(run.herd),
     ...consistencySection(run.consistency),
     '## How to read it',
     '',
     "- Origins: Frankfurt (primary), Virginia, Tokyo, real HTTP servers on 127.0.0.1. The faults hit Virginia (the nearest origin of the readers in New York, Chicago and Toronto), then the primary, then every origin. 'Dies' means the process is gone: its port refuses connections.",
+    "- Each city's readers enter their own data center (`x-georoute-colo`: CDG, TXL, EWR, ORD, YYZ, NRT, ICN), so passive health and steering are kept per city. 'Slow' adds 300 ms before each answer. 'One colo cannot reach' resets every request of the readers entering EWR (New York) at Virginia, while Chicago's and Toronto's reach it; a read of theirs is disturbed when it failed or another origin answered it. 'After detection' counts the requests Virginia received from EWR after EWR's first reader had its answer from another origin.",
     '- A GET fails when it gets a network error, a timeout or a status of 400 or more. While every origin is down, GETs are judged apart: a page from the cache, or a clean 503 (`Retry-After`, an HTML page).',
     "- A POST is duplicated when origins received it more than once (each carries a unique id in its body). 'Refused cleanly' is georoute's own 5xx page: the write was sent at most once, never to another origin.",
     "- Writes: while the primary is down (or the probes' verdict in force says so), a POST gets georoute's own 502/503 page, never another origin. 'Primary took writes again' runs from the repair to the first POST the primary accepted.",
-    `- Readers moved away: from the fault until the first of ${5} affected uncacheable GETs in a row that the faulty origin never saw. Back: from the repair until the first of ${3} in a row that the recovered origin answered.`,
+    `- Readers moved away: from the fault until the first of ${5} affected uncacheable GETs in a row that the faulty origin never saw. Back: from the repair until the first of ${3} in a row that the recovered origin answered, for the readers of every data center (the last of them).`,
     '- Each fault lasts a fixed time; then the drill waits (bounded) for the recovered origin to have its readers back before the next fault.',
     "- What brings readers back: passive ejection ends after its cool-down (`routing.ejectionBaseMs`, doubling on repeats up to `ejectionMaxMs`), and an origin that the probes marked down ranks last (and a primary marked down takes no writes) until a snapshot saying it is up again is written. Change writes to KV are paced (`health.writeBurst`, refilled one per `health.minWriteIntervalMs`) to stay within the free plan's KV write budget: once earlier faults have spent the burst, a recovery waits for the pacing.",
     '',

@@ -59,6 +59,13 @@ export interface OriginServer {
   readonly mode: Mode
   /** Delay of the 'slow' mode (default 2000, at most 30000). */
   setSlowMs(ms: number): void
+  /** Random extra delay of the 'slow' mode, 0 to `ms` per answer (default 0). */
+  setJitterMs(ms: number): void
+  /**
+   * Resets every request that entered one of `colos` (its `x-georoute-colo` header), whatever
+   * the mode: one data center that cannot reach this origin. `[]` ends it.
+   */
+  cutColos(colos: readonly string[]): void
   clearLog(): void
   /** Requests received per `METHOD /path` (query string left out). */
   counts(): Record<string, number>

@@ -107,6 +107,9 @@ export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1
   /** @type {Mode} */
   let mode = 'ok'
   let slowMs = DEFAULT_SLOW_MS
+  let jitterMs = 0
+  /** Colos (`x-georoute-colo`, which georoute passes on) whose requests are reset. */
+  let cutColos = new Set()
   let served = 0
   let baseUrl = ''
 
@@ -121,7 +124,7 @@ export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1
     }
     // Logged on arrival, so a request that is reset or left hanging still counts.
     requests.push(entry)
-    if (mode === 'reset') {
+    if (mode === 'reset' || cutColos.has(req.headers['x-georoute-colo'])) {
       req.socket.destroy()
       return
     }
@@ -135,8 +138,9 @@ export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1
       if (mode === 'reset') req.socket.destroy()
       else if (mode === 'hang') hold(req)
       else if (mode === 'error503') unavailable(res)
-      else if (mode === 'slow') later(res, slowMs, () => route(req, res, entry))
-      else route(req, res, entry)
+      else if (mode === 'slow') {
+        later(res, slowMs + Math.random() * jitterMs, () => route(req, res, entry))
+      } else route(req, res, entry)
     })
   })
   // No idle timeout (as Miniflare's own loopback server, workers-sdk#14848): workerd pools its
@@ -336,6 +340,22 @@ export async function startOrigin({ id, region = id, port = 0, host = '127.0.0.1
     setSlowMs(ms) {
       if (!Number.isFinite(ms) || ms < 0) throw new TypeError('setSlowMs: ms must be >= 0')
       slowMs = Math.min(ms, MAX_SLOW_MS)
+    },
+    /**
+     * Random extra delay of the 'slow' mode, 0 to `ms` per answer (default 0).
+     * @param {number} ms
+     */
+    setJitterMs(ms) {
+      if (!Number.isFinite(ms) || ms < 0) throw new TypeError('setJitterMs: ms must be >= 0')
+      jitterMs = Math.min(ms, MAX_SLOW_MS)
+    },
+    /**
+     * Resets the connection of every request that entered one of `colos` (the `x-georoute-colo`
+     * header georoute passes on): a data center that cannot reach this origin while others can.
+     * @param {readonly string[]} colos
+     */
+    cutColos(colos) {
+      cutColos = new Set(colos)
     },
     clearLog() {
       requests.length = 0

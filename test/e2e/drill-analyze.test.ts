@@ -29,6 +29,7 @@ describe('describeFailure', () => {
     path: '/echo/read?r=7',
     city: 'New York',
     nearest: 'virginia',
+    colo: 'EWR',
     sentAt: 10_000,
     doneAt: 10_950,
     status: 503,

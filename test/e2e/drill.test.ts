@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { MAX_AFTER_DETECTION } from '../../scripts/lib/drill-analyze.mjs'
 import { HERD_GOAL } from '../../scripts/lib/drill-herd.mjs'
 import { runDrill } from '../../scripts/lib/drill-run.mjs'
 import { BUNDLE_DIR } from './harness'
@@ -24,6 +25,8 @@ const NEAREST_FAULTS = [
   'nearest origin resets connections',
   'nearest origin hangs',
   'nearest origin answers 503',
+  'nearest origin slow (+300 ms)',
+  'one colo (EWR) cannot reach the nearest origin',
 ]
 
 describe('fault drill (short)', () => {
@@ -51,6 +54,19 @@ describe('fault drill (short)', () => {
       expect(phase(name).movedAwayMs, name).toBeDefined()
       expect(phase(name).backMs, name).toBeDefined()
     }
+  })
+
+  it("leaves the other colos' readers of an origin that one colo cannot reach on it", () => {
+    const cut = phase('one colo (EWR) cannot reach the nearest origin')
+    expect(cut.otherColosDisturbed).toBe(0)
+    expect(cut.afterDetection).toBeLessThanOrEqual(MAX_AFTER_DETECTION)
+  })
+
+  it('reports time to first byte before, during and after a slow nearest origin', () => {
+    const slow = phase('nearest origin slow (+300 ms)').firstByteP50
+    expect(slow?.before).toBeDefined()
+    expect(slow?.during).toBeDefined()
+    expect(slow?.after).toBeDefined()
   })
 
   it('answers with a cached page or a clean 503 while every origin is down', () => {

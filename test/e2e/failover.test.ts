@@ -122,7 +122,8 @@ describe('passive ejection', () => {
   })
 
   it('ejects nothing when a page is slow on every origin and hedges are lost', async () => {
-    await withGeoroute({ routing: { hedgeDelayMs: 200 } }, async (g) => {
+    // Steering by distance only: this is about ejection (test/e2e/colo.test.ts has steering).
+    await withGeoroute({ routing: { hedgeDelayMs: 200, steering: 'nearest' } }, async (g) => {
       // Frankfurt answers after 600 ms; Virginia, started 200 ms later, loses every race.
       for (let i = 0; i < 4; i++) expect(await read(g, '/slow/600')).toBe('frankfurt')
       expect(byId('virginia').requests).toHaveLength(4)
@@ -145,7 +146,10 @@ describe('passive ejection', () => {
 
   it('ejects an origin that hangs once it lost 3 hedges to a much faster one', async () => {
     byId('frankfurt').setMode('hang')
-    await withGeoroute({ routing: { hedgeDelayMs: 200, ejectionBaseMs: 60_000 } }, async (g) => {
+    // Steering by distance only: with `fastest`, readers leave the hung origin before it is
+    // ejected (its lost hedges raise its latency), which is not what this test is about.
+    const routing = { hedgeDelayMs: 200, ejectionBaseMs: 60_000, steering: 'nearest' }
+    await withGeoroute({ routing }, async (g) => {
       for (let i = 0; i < 3; i++) expect(await read(g, `/posts/${i}`)).toBe('virginia')
       // The loser is reported once its cancelled attempt has ended.
       await new Promise((resolve) => setTimeout(resolve, 100))

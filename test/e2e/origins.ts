@@ -44,6 +44,8 @@ export function useDemoOrigins({ resetAfterEach = true }: DemoOriginsOptions = {
     afterEach(() => {
       for (const s of running) {
         s.setMode('ok')
+        s.setJitterMs(0)
+        s.cutColos([])
         s.clearLog()
       }
     })

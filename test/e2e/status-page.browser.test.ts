@@ -146,6 +146,18 @@ describe.skipIf(!BROWSER_PATH)(
       await page.close()
     })
 
+    it("shows this data center's view of each origin and where its readers go", async () => {
+      const page = await openStatusPage(1280, 800)
+      // The reader in Tokyo was answered by Frankfurt (and so are the browser's favicon requests):
+      // measured from here, every request good.
+      const frankfurt = page.locator('tbody tr[data-origin="frankfurt"] td[data-label="From here"]')
+      await expect(frankfurt.textContent()).resolves.toMatch(/^\d+ ms · 100% of \d+$/)
+      // From Paris, with Virginia drained and Tokyo down: Frankfurt.
+      const facts = await page.locator('dl.facts').textContent()
+      expect(facts).toContain('Readers here go tofrankfurt')
+      await page.close()
+    })
+
     it('marks where the reader is', async () => {
       const page = await openStatusPage(1280, 800)
       await expect(page.locator('svg .you title').textContent()).resolves.toContain(

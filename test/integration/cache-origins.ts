@@ -8,7 +8,7 @@ import worker from '../../worker'
 import { clearFlights } from '../../worker/cache/collapse'
 import { forgetAll } from '../../worker/cache/memory'
 import { clearPasses } from '../../worker/cache/pass'
-import { passiveHealth } from '../../worker/health/passive'
+import { clearColoHealth } from '../../worker/health/colo-store'
 import { resetOverridesMemo } from '../../worker/overrides'
 
 export const NEAR = 'https://near.cache.test'
@@ -91,10 +91,10 @@ export function installOrigins(): void {
     clearFlights()
     // Each test gets an empty Cache API (isolated storage): and an empty memory tier.
     forgetAll()
-    passiveHealth.clear()
+    clearColoHealth()
   })
   afterEach(() => {
-    passiveHealth.clear()
+    clearColoHealth()
   })
 }
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, fetchMock, SELF } from 'cloudflare:test'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import worker from '../../worker'
-import { passiveHealth } from '../../worker/health/passive'
+import { clearColoHealth } from '../../worker/health/colo-store'
 
 const PARIS = { latitude: '48.85660', longitude: '2.35220', country: 'FR', colo: 'CDG' }
 
@@ -12,7 +12,7 @@ beforeAll(() => {
 
 afterEach(() => {
   vi.restoreAllMocks()
-  passiveHealth.clear()
+  clearColoHealth()
 })
 
 /** The request log lines the Worker printed during `run`. */

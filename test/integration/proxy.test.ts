@@ -17,7 +17,7 @@ import {
 } from 'vitest'
 import worker from '../../worker'
 import type { Env } from '../../worker/env'
-import { passiveHealth } from '../../worker/health/passive'
+import { clearColoHealth } from '../../worker/health/colo-store'
 
 // The origins of origins/index.ts, faked with fetchMock: every request is logged, and each
 // test says how an origin answers (default: echo what it received as JSON).
@@ -87,7 +87,7 @@ beforeEach(() => {
   log.length = 0
   behaviours.clear()
   // Failures in one test must not eject an origin for the next.
-  passiveHealth.clear()
+  clearColoHealth()
 })
 
 /** A reader's request through the whole Worker, as Cloudflare would deliver it. */

@@ -2,7 +2,7 @@ import { env, SELF } from 'cloudflare:test'
 import { afterEach, describe, expect, it } from 'vitest'
 import app from '../../worker/app'
 import { forgetAll, heldNow, hold } from '../../worker/cache/memory'
-import { passiveHealth } from '../../worker/health/passive'
+import { clearColoHealth, coloHealth } from '../../worker/health/colo-store'
 import type { OriginStatus, StatusReport } from '../../worker/status/model'
 
 // The origins of origins/index.ts, as the pool's wrangler.toml leaves them.
@@ -10,8 +10,11 @@ const IDS = ['frankfurt', 'virginia', 'tokyo']
 const TOKYO_URL = 'https://nrt.blog.example.com'
 const ADMIN = { authorization: 'Bearer test-admin-token' }
 
+/** The data center these requests play (GEO_OVERRIDE is on in the pool). */
+const COLO = 'NRT'
+
 const get = (path: string, headers: Record<string, string> = {}) =>
-  SELF.fetch(`https://blog.example${path}`, { headers })
+  SELF.fetch(`https://blog.example${path}`, { headers: { 'x-georoute-colo': COLO, ...headers } })
 
 /** Tokyo as this isolate sees it after a failed request: ejected, with a reason. */
 function ejectTokyo() {
@@ -20,15 +23,19 @@ function ejectTokyo() {
     reason: 'connect: connection refused',
     conclusive: true,
   } as const
-  passiveHealth.record('tokyo', refused, Date.now(), IDS.length)
+  coloHealth(COLO).record('tokyo', refused, Date.now(), IDS.length)
 }
 
 /** The whole app with other settings, as `SETTINGS` gives them (the pool's env is fixed). */
 function withSettings(settings: unknown, path: string, headers: Record<string, string> = {}) {
-  return app.request(path, { headers }, { ...env, SETTINGS: JSON.stringify(settings) })
+  return app.request(
+    path,
+    { headers: { 'x-georoute-colo': COLO, ...headers } },
+    { ...env, SETTINGS: JSON.stringify(settings) },
+  )
 }
 
-afterEach(() => passiveHealth.clear())
+afterEach(() => clearColoHealth())
 
 describe('GET /__georoute/ (status page)', () => {
   it('answers an HTML page that no cache keeps', async () => {
@@ -112,6 +119,28 @@ describe('GET /__georoute/status (JSON)', () => {
     expect(tokyo).toMatchObject({ healthy: false, reason: null })
     expect(tokyo).not.toHaveProperty('url')
     expect(body.detail).toBe(false)
+  })
+
+  it("shows this data center's own view: an ejection in NRT is not one in FRA", async () => {
+    ejectTokyo()
+    const nrt = await (await get('/__georoute/status')).json<StatusReport>()
+    const fra = await (
+      await get('/__georoute/status', { 'x-georoute-colo': 'FRA' })
+    ).json<StatusReport>()
+    const tokyoIn = (body: StatusReport) => body.origins.find((o) => o.id === 'tokyo')
+    expect(nrt.edge.colo).toBe('NRT')
+    expect(tokyoIn(nrt)).toMatchObject({ healthy: false, here: { ejected: true } })
+    expect(fra.edge.colo).toBe('FRA')
+    expect(tokyoIn(fra)).toMatchObject({ healthy: true, here: { ejected: false } })
+  })
+
+  it('names the origin readers entering this data center are sent to', async () => {
+    const sydney = { 'x-georoute-geo': '-33.87,151.21' }
+    const body = await (await get('/__georoute/status', sydney)).json<StatusReport>()
+    expect(body.edge.sentTo).toBe('tokyo')
+    ejectTokyo()
+    const after = await (await get('/__georoute/status', sydney)).json<StatusReport>()
+    expect(after.edge.sentTo).not.toBe('tokyo')
   })
 
   it('treats a wrong token like no token', async () => {

@@ -161,6 +161,21 @@ describe('validateConfig: the list as a whole', () => {
     },
   )
 
+  it('refuses a steering other than nearest or fastest, and bad steering bounds', () => {
+    expect(errorsOf([FRA], { routing: { steering: 'random', steeringRatio: 0.5 } })).toEqual([
+      'settings.routing.steering: must be "nearest" or "fastest"',
+      'settings.routing.steeringRatio: must be between 1 and 10',
+    ])
+  })
+
+  it('refuses local evidence without a success or with a window under a second', () => {
+    const localEvidence = { minSuccesses: 0, windowMs: 10 }
+    expect(errorsOf([FRA], { health: { localEvidence } })).toEqual([
+      'settings.health.localEvidence.minSuccesses: minSuccesses must be at least 1',
+      'settings.health.localEvidence.windowMs: windowMs must be at least 1000',
+    ])
+  })
+
   it('refuses an unknown routing setting', () => {
     expect(errorsOf([FRA], { routing: { atemptTimeoutMs: 100 } })).toEqual([
       'settings.routing: unknown field "atemptTimeoutMs"',
@@ -186,6 +201,15 @@ describe('validateConfig: a valid list', () => {
       deadlineMs: 25_000,
       maxAttempts: 3,
       retryAfterSeconds: 30,
+      steering: 'fastest',
+      steeringMarginMs: 50,
+      steeringRatio: 1.5,
+      exploreIntervalMs: 1_000,
+    })
+    expect(result.config.settings.health).toMatchObject({
+      coloMemoMs: 1_000,
+      coloWriteIntervalMs: 3_000,
+      localEvidence: { minSuccesses: 5, windowMs: 30_000 },
     })
     expect(result.config.settings.proxy.allowMethods).toEqual([])
   })

@@ -5,6 +5,7 @@ import {
   next,
   PassiveHealth,
   type PassiveState,
+  slowSample,
   type Verdict,
 } from '../../worker/health/passive'
 
@@ -88,7 +89,33 @@ describe('the passive state machine', () => {
     const state = next(first, { kind: 'success', ms: 100 }, DEFAULT_THRESHOLDS, T0 + 500)
     expect(ejected(state, T0 + 500)).toBe(false)
     const second = next(state, { kind: 'success', ms: 200 }, DEFAULT_THRESHOLDS, T0 + 600)
-    expect(second.latencyMs).toBe(120)
+    expect(second.latencyMs).toBeCloseTo(130)
+    expect(second.sampledAt).toBe(T0 + 600)
+  })
+
+  it('dates the start of an ejection and its early end, not a success outside one', () => {
+    const [first] = run([REFUSED])
+    expect(first!.changedAt).toBe(T0 + 100)
+    const ended = next(first, OK, DEFAULT_THRESHOLDS, T0 + 500)
+    expect(ended.changedAt).toBe(T0 + 500)
+    const later = next(ended, OK, DEFAULT_THRESHOLDS, T0 + 900)
+    expect(later.changedAt).toBe(T0 + 500)
+  })
+
+  it('weighs a sample after a quiet second more than one in a busy stream', () => {
+    const slow = next(undefined, { kind: 'success', ms: 300 }, DEFAULT_THRESHOLDS, T0)
+    const busy = next(slow, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0 + 10)
+    const quiet = next(slow, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0 + 1_000)
+    expect(busy.latencyMs).toBeCloseTo(300 - 0.3 * 290)
+    expect(quiet.latencyMs).toBeCloseTo(300 - (1 - Math.exp(-2)) * 290)
+  })
+
+  it('raises the latency average with a lost hedge, never lowers it', () => {
+    const fast = next(undefined, { kind: 'success', ms: 10 }, DEFAULT_THRESHOLDS, T0)
+    const slow = slowSample(fast, 310, T0 + 100)
+    expect(slow.latencyMs).toBeCloseTo(100)
+    expect(slow.sampledAt).toBe(T0 + 100)
+    expect(slowSample(slow, 50, T0 + 200)).toBe(slow)
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from '../../worker/config'
-import { DEFAULT_THRESHOLDS, PassiveHealth } from '../../worker/health/passive'
+import type { ColoFacts } from '../../worker/health/colo'
 import { healthView } from '../../worker/health/view'
 import { NO_OVERRIDES } from '../../worker/overrides'
 
@@ -10,35 +10,49 @@ const result = validateConfig([
 if (!result.ok) throw new Error(result.errors.join('\n'))
 const { origins } = result.config
 
-/** A passive view in which tokyo failed at `at` (ejected for 60 s). */
-function ejectedAt(at: number) {
-  const passive = new PassiveHealth()
-  const refused = { kind: 'failure', reason: 'connect error', conclusive: true } as const
-  // Of three configured origins: a lone origin is never ejected.
-  passive.record('tokyo', refused, at, 3, { ...DEFAULT_THRESHOLDS, baseEjectionMs: 60_000 })
-  return passive
+const QUIET: ColoFacts = {
+  ejectedAt: 0,
+  ejectedUntil: 0,
+  why: null,
+  latencyMs: undefined,
+  sampledAt: undefined,
+  ok: 0,
+  failed: 0,
 }
+/** Tokyo as this data center sees it. */
+const seen = (facts: Partial<ColoFacts>) => (id: string) =>
+  id === 'tokyo' ? { ...QUIET, ...facts } : undefined
+const EJECTED = seen({ ejectedAt: 1_000, ejectedUntil: 61_000, why: 'connect error' })
+const DOWN = new Map([['tokyo', { healthy: false, since: 500 }]])
+const MIN = 5
 
 describe('healthView', () => {
-  it('keeps an ejection while the probes have not seen the origin come back since', () => {
-    const probed = new Map([['tokyo', { healthy: true, since: 500 }]])
-    const view = healthView(origins, probed, NO_OVERRIDES, ejectedAt(1_000))
+  it("keeps this data center's ejection even when the probes saw the origin come back since", () => {
+    const probed = new Map([['tokyo', { healthy: true, since: 2_000 }]])
+    const view = healthView(origins, probed, NO_OVERRIDES, EJECTED, MIN)
     expect(view.get('tokyo')).toEqual({ healthy: true, ejectedUntil: 61_000 })
   })
 
-  it('ends an ejection early once the probes saw the origin come back up after it', () => {
-    const probed = new Map([['tokyo', { healthy: true, since: 2_000 }]])
-    const view = healthView(origins, probed, NO_OVERRIDES, ejectedAt(1_000))
-    expect(view.get('tokyo')).toEqual({ healthy: true })
+  it('marks drained origins from the overrides', () => {
+    const drained = { ...NO_OVERRIDES, drained: ['tokyo'] }
+    const view = healthView(origins, new Map(), drained, () => undefined, MIN)
+    expect(view.get('tokyo')).toEqual({ drained: true })
   })
 
-  it('marks drained origins from the overrides', () => {
-    const view = healthView(
-      origins,
-      new Map(),
-      { ...NO_OVERRIDES, drained: ['tokyo'] },
-      new PassiveHealth(),
-    )
-    expect(view.get('tokyo')).toEqual({ drained: true })
+  it("lets the probes' down stand when this data center has sent the origin no requests", () => {
+    const view = healthView(origins, DOWN, NO_OVERRIDES, seen({}), MIN)
+    expect(view.get('tokyo')).toEqual({ healthy: false })
+  })
+
+  it("does not demote an origin that this data center's recent requests reach fine", () => {
+    const view = healthView(origins, DOWN, NO_OVERRIDES, seen({ ok: MIN }), MIN)
+    expect(view.get('tokyo')).toEqual({})
+  })
+
+  it('lets the probes stand when the local evidence is too thin or has a failure', () => {
+    const few = healthView(origins, DOWN, NO_OVERRIDES, seen({ ok: MIN - 1 }), MIN)
+    const failed = healthView(origins, DOWN, NO_OVERRIDES, seen({ ok: 50, failed: 1 }), MIN)
+    expect(few.get('tokyo')).toEqual({ healthy: false })
+    expect(failed.get('tokyo')).toEqual({ healthy: false })
   })
 })

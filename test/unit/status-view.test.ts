@@ -18,6 +18,7 @@ const origin = (patch: Partial<OriginStatus>): OriginStatus => ({
   latencyMs: null,
   reason: null,
   ejectedUntil: null,
+  here: { latencyMs: null, requests: 0, successRate: null, ejected: false, probeOverruled: false },
   build: null,
   offBuild: false,
   ...patch,

@@ -1,9 +1,17 @@
-import {
-  DEFAULT_THRESHOLDS,
-  type PassiveHealth,
-  type PassiveThresholds,
-  type Verdict,
-} from './passive'
+import { DEFAULT_THRESHOLDS, type PassiveThresholds, type Verdict } from './passive'
+
+/** Where verdicts go: a passive view (`PassiveHealth`, or a data center's `ColoHealth`). */
+export interface VerdictSink {
+  record(
+    originId: string,
+    verdict: Verdict,
+    now: number,
+    origins: number,
+    thresholds?: PassiveThresholds,
+  ): void
+  /** An attempt had no answer in `ms` (a hedge that lost): a lower bound of its latency. */
+  observeSlow?(originId: string, ms: number, now: number): void
+}
 
 /**
  * What one request's attempts say about each origin it tried. The rule: a failure is the
@@ -92,13 +100,13 @@ export class RequestJudge {
   // Origin id → how the body of its answer ended: `null` whole (or cancelled by its reader).
   readonly #bodies = new Map<string, string | null>()
   #settled = false
-  readonly #passive: PassiveHealth
+  readonly #passive: VerdictSink
   readonly #origins: number
   readonly #thresholds: PassiveThresholds
 
   /** `origins`: how many are configured (ejections are bounded by a share of them). */
   constructor(
-    passive: PassiveHealth,
+    passive: VerdictSink,
     origins: number,
     thresholds: PassiveThresholds = DEFAULT_THRESHOLDS,
   ) {
@@ -141,6 +149,7 @@ export class RequestJudge {
         : judge(attempt, others, this.#settled)
       if (judgement === 'pending') continue
       this.#judged.add(attempt.origin)
+      if (attempt.lostHedge) this.#passive.observeSlow?.(attempt.origin, attempt.ms, now)
       if (judgement === 'blameless') continue
       this.#passive.record(attempt.origin, judgement, now, this.#origins, this.#thresholds)
     }

@@ -49,15 +49,39 @@ export interface PassiveState {
   ejectedUntil: number
   /** Requests in a row that failed on this origin since its last success or ejection. */
   failures: number
-  /** Smoothed time to response headers of successful attempts (ms), for hedging. */
+  /** Smoothed time to response headers of successful attempts (ms), for hedging and steering. */
   latencyMs?: number
+  /** When `latencyMs` last took a sample. */
+  sampledAt?: number
   lastFailure?: string
+  /** When an ejection last started or ended early (0: never): the newer change wins a merge. */
+  changedAt: number
 }
 
-const FRESH: PassiveState = { ejections: 0, ejectedAt: 0, ejectedUntil: 0, failures: 0 }
+const FRESH: PassiveState = {
+  ejections: 0,
+  ejectedAt: 0,
+  ejectedUntil: 0,
+  failures: 0,
+  changedAt: 0,
+}
 
-/** Weight of a new latency sample in the moving average. */
-const LATENCY_ALPHA = 0.2
+/**
+ * Weight of a new latency sample in the moving average: at least 0.3, which follows a change
+ * within a handful of requests while one outlier moves it by less than a third; more after a
+ * quiet spell (1 - e^(-gap/0.5 s)): a sample a second after the last one weighs 0.86, so an
+ * origin measured only now and then (steering's re-measuring, once a second) is judged on its
+ * last two samples, not on the fault it has recovered from.
+ */
+const LATENCY_ALPHA = 0.3
+const LATENCY_TAU_MS = 500
+
+function smoothed(state: PassiveState, ms: number, now: number): number {
+  if (state.latencyMs === undefined) return ms
+  const gap = Math.max(0, now - (state.sampledAt ?? now))
+  const alpha = Math.max(LATENCY_ALPHA, 1 - Math.exp(-gap / LATENCY_TAU_MS))
+  return state.latencyMs + alpha * (ms - state.latencyMs)
+}
 
 /**
  * The state after one request's verdict on this origin. A success ends an ejection and the
@@ -73,15 +97,13 @@ export function next(
   mayEject = true,
 ): PassiveState {
   if (verdict.kind === 'success') {
-    const average =
-      state.latencyMs === undefined
-        ? verdict.ms
-        : state.latencyMs + LATENCY_ALPHA * (verdict.ms - state.latencyMs)
     return {
       ...state,
       ejectedUntil: Math.min(state.ejectedUntil, now),
+      changedAt: state.ejectedUntil > now ? now : state.changedAt,
       failures: 0,
-      latencyMs: average,
+      latencyMs: smoothed(state, verdict.ms, now),
+      sampledAt: now,
     }
   }
   const lastFailure = verdict.reason
@@ -100,9 +122,20 @@ export function next(
     ejections: ejections + 1,
     ejectedAt: now,
     ejectedUntil: now + coolDown,
+    changedAt: now,
     failures: 0,
     lastFailure,
   }
+}
+
+/**
+ * The state after an attempt that had no answer in `ms` (a hedge that lost): a lower bound of
+ * the origin's latency, so it only ever raises the average. Without it an origin that turned
+ * slow would keep its fast average, because the hedge's winner cancels every slow attempt.
+ */
+export function slowSample(state: PassiveState = FRESH, ms: number, now: number): PassiveState {
+  if (state.latencyMs !== undefined && ms <= state.latencyMs) return state
+  return { ...state, latencyMs: smoothed(state, ms, now), sampledAt: now }
 }
 
 /**
@@ -135,6 +168,16 @@ export class PassiveHealth {
     this.#states.set(originId, next(state, verdict, thresholds, now, mayEject))
   }
 
+  /** An attempt at `originId` had no answer in `ms` (see `slowSample`). */
+  observeSlow(originId: string, ms: number, now: number): void {
+    this.#states.set(originId, slowSample(this.#states.get(originId), ms, now))
+  }
+
+  /** Every origin's state. */
+  entries(): IterableIterator<[string, PassiveState]> {
+    return this.#states.entries()
+  }
+
   get(originId: string): PassiveState | undefined {
     return this.#states.get(originId)
   }
@@ -151,6 +194,3 @@ export class PassiveHealth {
     this.#states.clear()
   }
 }
-
-/** The isolate-wide passive view that the request path feeds and reads. */
-export const passiveHealth = new PassiveHealth()

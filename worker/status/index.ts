@@ -4,10 +4,14 @@ import { isSkewed, knownBuilds, observations, skewSeenHereSince } from '../build
 import { heldNow } from '../cache/memory'
 import type { HealthSettings } from '../config'
 import type { AppEnv } from '../env'
-import { type CfLocation, locateReader } from '../geo'
-import { passiveHealth } from '../health/passive'
-import { isStale, readSnapshot, type Snapshot } from '../health/snapshot'
+import { type CfLocation, locateReader, readerColo } from '../geo'
+import type { ColoFacts } from '../health/colo'
+import { coloHealth } from '../health/colo-store'
+import { steerReady } from '../health/latency'
+import { healthFromSnapshot, isStale, readSnapshot, type Snapshot } from '../health/snapshot'
+import { healthView } from '../health/view'
 import { readOverrides } from '../overrides'
+import { rankOrigins, Tier } from '../routing'
 import { type BuildFacts, buildStatus, type ProbeRecord, type StatusReport } from './model'
 import { StatusPage } from './page'
 
@@ -72,21 +76,54 @@ export async function statusReport(c: Context<AppEnv>): Promise<StatusReport> {
   const now = Date.now()
   const config = c.get('config')
   const cf = c.req.raw.cf as (CfLocation & { colo?: unknown }) | undefined
-  const override = c.env.GEO_OVERRIDE === 'true' ? c.req.header('x-georoute-geo') : null
+  const overridden = c.env.GEO_OVERRIDE === 'true'
+  const override = overridden ? c.req.header('x-georoute-geo') : null
+  const colo = coloHealth(readerColo(cf, overridden ? c.req.header('x-georoute-colo') : null))
   const { health } = config.settings
   const [overrides, snapshot, detail] = await Promise.all([
     readOverrides(c.env.HEALTH, now, config.origins),
     readSnapshot(c.env.HEALTH, now, health.memoTtlMs),
     showDetail(c),
+    colo.refresh(caches.default, now, health.coloMemoMs),
   ])
+  const bucketMs = health.localEvidence.windowMs / 2
+  const facts = new Map<string, ColoFacts>()
+  for (const o of config.origins) facts.set(o.id, colo.facts(o.id, now, bucketMs))
+  const reader = locateReader(cf, override)
+  // Where a reader here would be sent: the same ranking and steering as a request, unrecorded.
+  const lookup = (id: string) => facts.get(id)
+  const { minSuccesses } = health.localEvidence
+  const view = healthView(
+    config.origins,
+    healthFromSnapshot(snapshot, now, health),
+    overrides,
+    lookup,
+    minSuccesses,
+  )
+  const { routing } = config.settings
+  const ranked = rankOrigins(config.origins, reader, view, now, routing.defaultOrder)
+  const nearest = ranked[0]
+  const sentTo =
+    routing.steering === 'fastest' && nearest?.tier === Tier.Ready
+      ? steerReady(
+          ranked,
+          (id) => facts.get(id) ?? { latencyMs: undefined, sampledAt: undefined },
+          colo.chosen.get(nearest.origin.id),
+          { marginMs: routing.steeringMarginMs, ratio: routing.steeringRatio },
+          { lastExploreAt: now, now, intervalMs: routing.exploreIntervalMs },
+        ).chosen
+      : nearest?.origin.id
   return buildStatus({
     config,
     probes: probeRecords(snapshot, now, health),
     snapshotUpdatedAt: snapshot ? iso(snapshot.updatedAt) : null,
     overrides,
-    passive: passiveHealth,
+    facts: lookup,
+    colo: colo.colo,
+    sentTo,
+    minSuccesses,
     cf,
-    reader: locateReader(cf, override),
+    reader,
     memory: { ...heldNow(), maxBytes: config.settings.cache.memory.maxBytes },
     detail,
     now,

@@ -1,6 +1,6 @@
 import type { Config } from '../config'
 import type { CfLocation, ReaderLocation } from '../geo'
-import type { PassiveHealth } from '../health/passive'
+import { type ColoFacts, hasLocalEvidence } from '../health/colo'
 import type { Overrides } from '../overrides'
 
 /** What the probes last recorded of one origin (from the KV snapshot). */
@@ -31,6 +31,8 @@ export interface OriginStatus {
   reason: string | null
   /** Until when this edge skips it after failed requests, if it does. */
   ejectedUntil: string | null
+  /** This data center's own view of the origin (its isolates' shared record). */
+  here: ColoView
   /** The origin's URL; only with full detail. */
   url?: string
   /** The build it runs, as known here (`settings.health.build`); null when off or unknown. */
@@ -61,6 +63,19 @@ export interface BuildFacts {
   alertMinutes: number
 }
 
+/** One origin as the data center this request entered sees it. */
+export interface ColoView {
+  /** Smoothed time to response headers from here; null before the first request measured it. */
+  latencyMs: number | null
+  /** Real requests in the recent window, and the share that succeeded (null: none). */
+  requests: number
+  successRate: number | null
+  /** Ejected here after failed requests (other data centers keep their own view). */
+  ejected: boolean
+  /** The probes say down, but this data center's own recent requests succeed: not demoted here. */
+  probeOverruled: boolean
+}
+
 export interface StatusReport {
   origins: OriginStatus[]
   /** When the probes' snapshot was last written; null before the first cron run. */
@@ -68,6 +83,8 @@ export interface StatusReport {
   /** Where this edge is (Cloudflare's data center), when known. */
   edge: {
     colo: string | null
+    /** The origin readers entering this data center (from this reader's location) are sent to. */
+    sentTo: string | null
     country: string | null
     lat: number | null
     lon: number | null
@@ -94,7 +111,11 @@ export interface StatusInput {
   probes: ReadonlyMap<string, ProbeRecord>
   snapshotUpdatedAt: string | null
   overrides: Overrides
-  passive: PassiveHealth
+  /** The data center's view of each origin, and its code (`x-georoute-colo` in tests). */
+  facts: (originId: string) => ColoFacts | undefined
+  colo: string
+  sentTo: string | undefined
+  minSuccesses: number
   cf: (CfLocation & { colo?: unknown }) | undefined
   reader: ReaderLocation | undefined
   memory: MemoryFacts
@@ -113,27 +134,34 @@ const number = (value: unknown) => {
 
 /** The facts the status page and JSON show, from what this isolate knows. Pure. */
 export function buildStatus(input: StatusInput): StatusReport {
-  const { config, probes, overrides, passive, detail, now } = input
+  const { config, probes, overrides, detail, now } = input
   const origins = config.origins.map((origin): OriginStatus => {
     const probe = probes.get(origin.id)
-    const passiveState = passive.get(origin.id)
-    const ejected = passiveState !== undefined && passiveState.ejectedUntil > now
+    const facts = input.facts(origin.id)
+    const ejected = facts !== undefined && facts.ejectedUntil > now
+    const overruled = probe?.healthy === false && hasLocalEvidence(facts, input.minSuccesses)
+    const requests = (facts?.ok ?? 0) + (facts?.failed ?? 0)
     const status: OriginStatus = {
       id: origin.id,
       label: origin.label ?? null,
       lat: origin.lat,
       lon: origin.lon,
       primary: origin.primary,
-      healthy: probe?.healthy !== false && !ejected,
+      healthy: (probe?.healthy !== false || overruled) && !ejected,
       drained: overrides.drained.includes(origin.id),
       probe: probe === undefined ? 'unknown' : probe.healthy ? 'up' : 'down',
       since: probe?.since ?? null,
       lastCheck: probe?.lastCheck ?? null,
       latencyMs: probe?.latencyMs ?? null,
-      reason: detail
-        ? ((ejected ? passiveState?.lastFailure : undefined) ?? probe?.reason ?? null)
-        : null,
-      ejectedUntil: ejected ? iso(passiveState.ejectedUntil) : null,
+      reason: detail ? ((ejected ? facts.why : undefined) ?? probe?.reason ?? null) : null,
+      ejectedUntil: ejected ? iso(facts.ejectedUntil) : null,
+      here: {
+        latencyMs: facts?.latencyMs === undefined ? null : Math.round(facts.latencyMs),
+        requests,
+        successRate: requests === 0 ? null : (facts?.ok ?? 0) / requests,
+        ejected,
+        probeOverruled: overruled,
+      },
       build: input.builds?.builds.get(origin.id) ?? null,
       offBuild: false,
     }
@@ -146,7 +174,8 @@ export function buildStatus(input: StatusInput): StatusReport {
     origins,
     updatedAt: input.snapshotUpdatedAt,
     edge: {
-      colo: text(input.cf?.colo),
+      colo: input.colo === 'unknown' ? text(input.cf?.colo) : input.colo,
+      sentTo: input.sentTo ?? null,
       country: text(input.cf?.country),
       lat: number(input.cf?.latitude),
       lon: number(input.cf?.longitude),

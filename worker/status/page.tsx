@@ -147,6 +147,9 @@ function OriginRow(props: { origin: OriginStatus; now: number; detail: boolean }
             {HEALTH_LEGEND[health].label}
           </span>
           {origin.drained && <span class="sub">{`probes: ${origin.probe}`}</span>}
+          {origin.here.probeOverruled && (
+            <span class="sub">probes say down; requests from here succeed</span>
+          )}
           {origin.build !== null && (
             <span class="sub" data-build={origin.build}>
               {`build ${origin.build}${origin.offBuild ? ' (not the expected build)' : ''}`}
@@ -173,6 +176,9 @@ function OriginRow(props: { origin: OriginStatus; now: number; detail: boolean }
           `${Math.round(origin.latencyMs)} ms`
         )}
       </td>
+      <td data-label="From here" class="num">
+        <FromHere here={origin.here} />
+      </td>
       {detail && (
         <td data-label="Reason" class="reason">
           {origin.reason ?? <span class="none">—</span>}
@@ -180,6 +186,16 @@ function OriginRow(props: { origin: OriginStatus; now: number; detail: boolean }
       )}
     </tr>
   )
+}
+
+/** This data center's view of an origin: its latency from here and its recent success rate. */
+function FromHere(props: { here: OriginStatus['here'] }) {
+  const { latencyMs, requests, successRate } = props.here
+  if (latencyMs === null && successRate === null) return <span class="none">—</span>
+  const parts: string[] = []
+  if (latencyMs !== null) parts.push(`${latencyMs} ms`)
+  if (successRate !== null) parts.push(`${Math.round(successRate * 100)}% of ${requests}`)
+  return <span>{parts.join(' · ')}</span>
 }
 
 /** The memory tier of the isolate that drew the page, in words. */
@@ -247,6 +263,7 @@ export function StatusPage(props: { report: StatusReport }) {
                       <th scope="col">Since</th>
                       <th scope="col">Last probe</th>
                       <th scope="col">Latency</th>
+                      <th scope="col">From here</th>
                       {report.detail && <th scope="col">Reason</th>}
                     </tr>
                   </thead>
@@ -266,6 +283,12 @@ export function StatusPage(props: { report: StatusReport }) {
                 <div>
                   <dt>This edge</dt>
                   <dd>{edgeName || 'unknown'}</dd>
+                </div>
+                <div>
+                  <dt>Readers here go to</dt>
+                  <dd>
+                    {report.edge.sentTo ? <code>{report.edge.sentTo}</code> : 'no origin is ready'}
+                  </dd>
                 </div>
                 <div>
                   <dt>You</dt>
