@@ -49,6 +49,23 @@ describe('the per-colo record in the Cache API', () => {
     expect(first.facts('tokyo', now + 1_000, BUCKET)).toMatchObject({ ok: 4, latencyMs: 40 })
   })
 
+  it("never hands one request's read of the record to another to wait on", async () => {
+    // workerd cancels a request that awaits I/O begun by another request once that one is gone.
+    const now = Date.now()
+    const health = new ColoHealth('NRT')
+    const first = health.refresh(cache(), now, 1_000)
+    expect(first).toBeInstanceOf(Promise)
+    expect(health.refresh(cache(), now + 1, 1_000)).toBeUndefined()
+    await first
+    // A read whose request was cancelled never ends: it is retried once it is taken as abandoned.
+    const stuck = new ColoHealth('NRT')
+    void stuck.refresh({ match: () => new Promise(() => {}) } as unknown as Cache, now, 1_000)
+    expect(stuck.refresh(cache(), now + 500, 1_000)).toBeUndefined()
+    const retried = stuck.refresh(cache(), now + 1_000, 1_000)
+    expect(retried).toBeInstanceOf(Promise)
+    await retried
+  })
+
   it('writes counts at most once per interval, a state change at once', async () => {
     const now = Date.now()
     const health = new ColoHealth('NRT')

@@ -28,6 +28,9 @@ const RECORD_TTL_SECONDS = 3600
 /** Colos one isolate keeps apart; a real isolate sees one, the demo and tests a few. */
 export const MAX_COLOS = 16
 
+/** A read of the record still not ended after this long is taken as abandoned. */
+const READ_ABANDONED_MS = 2_000
+
 /** What one isolate knows of the origins as seen from one data center. */
 export class ColoHealth {
   readonly colo: string
@@ -39,7 +42,8 @@ export class ColoHealth {
   lastExploreAt = Number.NEGATIVE_INFINITY
   #record: ColoRecord | undefined
   #readAt = Number.NEGATIVE_INFINITY
-  #reading: Promise<void> | undefined
+  /** When this isolate's latest read of the record started (one request's, awaited by it alone). */
+  #readStartedAt = Number.NEGATIVE_INFINITY
   readonly #unwritten = new Map<string, { ok: number; failed: number }>()
   /** Each origin's facts as last computed, until that origin, the record or the bucket changes. */
   readonly #facts = new Map<string, { bucket: number; bucketMs: number; facts: ColoFacts }>()
@@ -96,15 +100,18 @@ export class ColoHealth {
   }
 
   /**
-   * Reads the shared record when the memo is older than `memoMs`: a promise to await then,
-   * `undefined` (nothing to wait for) otherwise. Concurrent requests share one read.
+   * Reads the shared record when the memo is older than `memoMs`: a promise for this request to
+   * await then, `undefined` (nothing to wait for) otherwise. While another request's read is
+   * under way, the others go on with the memo rather than wait for it: workerd cancels a request
+   * that waits on another request's I/O once that request is gone ("the Worker's code had hung"),
+   * which a reader closing the connection early is enough for. A read that never ended (its
+   * request cancelled) is retried after `READ_ABANDONED_MS`.
    */
   refresh(cache: Cache, now: number, memoMs: number): Promise<void> | undefined {
     if (now - this.#readAt < memoMs) return undefined
-    this.#reading ??= this.#read(cache, now).finally(() => {
-      this.#reading = undefined
-    })
-    return this.#reading
+    if (now - this.#readStartedAt < Math.min(memoMs, READ_ABANDONED_MS)) return undefined
+    this.#readStartedAt = now
+    return this.#read(cache, now)
   }
 
   async #read(cache: Cache, now: number): Promise<void> {
