@@ -95,6 +95,12 @@ export function checkGoals({ scenarios, routing, bundle, kv }) {
     r ? r.decisionUs / r.origins : Number.NaN
   const slope = perOrigin(r1000) / perOrigin(r100)
   const readsPer = kv ? kv.reads / Math.max(1, kv.requests) : Number.NaN
+  // Every row georoute answers (its label starts with "georoute"): a failed answer under load is
+  // a bug whatever the speed (a request cancelled as hung, a reset, a non-2xx).
+  const georouteRows = scenarios.flatMap((s) =>
+    (s.rows ?? []).filter((r) => r.label.startsWith('georoute')),
+  )
+  const failed = georouteRows.filter((r) => r.errors > 0)
   const measured = (/** @type {number | undefined} */ v) => v !== undefined && Number.isFinite(v)
   return [
     {
@@ -135,6 +141,16 @@ export function checkGoals({ scenarios, routing, bundle, kv }) {
       label: 'bundle < 64 KiB gzip',
       met: bundle ? bundle.gzip < GOALS.bundleGzipBytes : undefined,
       detail: bundle ? kib(bundle.gzip) : '–',
+    },
+    {
+      label: 'no failed answer from georoute under load',
+      met: georouteRows.length > 0 ? failed.length === 0 : undefined,
+      detail:
+        failed.length > 0
+          ? failed.map((r) => `${r.label}: ${int(r.errors)} of ${int(r.requests)}`).join('; ')
+          : georouteRows.length > 0
+            ? `0 in ${int(georouteRows.reduce((sum, r) => sum + r.requests, 0))} requests`
+            : '–',
     },
     {
       label: 'no KV read on most requests (≤ 1 per 100)',

@@ -128,6 +128,20 @@ describe('hitBreakdown', () => {
     ])
   })
 
+  it('misses the error goal when any georoute row had a failed answer, and names it', () => {
+    const failing = {
+      ...hit(0.95),
+      rows: hit(0.95).rows.map((r) => (r.label === 'georoute' ? { ...r, errors: 76 } : r)),
+    }
+    const errorGoal = (scenario: ReturnType<typeof hit>) =>
+      checkGoals({ scenarios: [scenario] }).find((g) => g.label.startsWith('no failed answer'))
+    expect(errorGoal(hit(0.95))).toMatchObject({
+      met: true,
+      detail: expect.stringMatching(/^0 in /),
+    })
+    expect(errorGoal(failing)).toMatchObject({ met: false, detail: 'georoute: 76 of 10,000' })
+  })
+
   it('says nothing without the rows it compares', () => {
     expect(hitBreakdown({ ...hit(0.8), rows: hit(0.8).rows.slice(0, 3) })).toEqual([])
   })
