@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type Georoute, startGeoroute } from './harness'
+import { type Georoute, withUncachedGeoroute } from './harness'
 import { useDemoOrigins } from './origins'
 
 // Readers in Paris: Frankfurt is their nearest origin, Virginia the next. They enter one of
@@ -7,21 +7,12 @@ import { useDemoOrigins } from './origins'
 const PARIS = '48.86,2.35'
 const { byId, originsList } = useDemoOrigins()
 
-async function withGeoroute(
+function withGeoroute(
   settings: Record<string, unknown>,
   body: (g: Georoute) => Promise<void>,
   origins: unknown[] = originsList(),
 ) {
-  // Every read must reach an origin: the edge cache is off.
-  const georoute = await startGeoroute({
-    origins,
-    settings: { cache: { enabled: false }, ...settings },
-  })
-  try {
-    await body(georoute)
-  } finally {
-    await georoute.dispose()
-  }
+  return withUncachedGeoroute(origins, settings, body)
 }
 
 let page = 0

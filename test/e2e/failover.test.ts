@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import type { Mode } from '../../scripts/lib/origin-server.mjs'
-import { type Georoute, startGeoroute } from './harness'
+import { type Georoute, withUncachedGeoroute } from './harness'
 import { useDemoOrigins } from './origins'
 
 const PARIS = '48.86,2.35'
@@ -10,21 +10,12 @@ const { servers, byId, originsList } = useDemoOrigins()
 const NEW_YORK = '40.71,-74.01'
 const TOKYO = '35.68,139.69'
 
-async function withGeoroute(
+function withGeoroute(
   settings: Record<string, unknown>,
   body: (g: Georoute) => Promise<void>,
   origins: unknown[] = originsList(),
 ) {
-  // Every read must reach an origin here: the edge cache is off (test/e2e/cache.test.ts has it).
-  const georoute = await startGeoroute({
-    origins,
-    settings: { cache: { enabled: false }, ...settings },
-  })
-  try {
-    await body(georoute)
-  } finally {
-    await georoute.dispose()
-  }
+  return withUncachedGeoroute(origins, settings, body)
 }
 
 describe('hedging', () => {

@@ -24,6 +24,26 @@ export interface Georoute {
   dispose(): Promise<void>
 }
 
+/**
+ * Runs `body` against a Worker in front of `origins` with the edge cache off (every read must
+ * reach an origin: test/e2e/cache.test.ts has the cache), and disposes of it afterwards.
+ */
+export async function withUncachedGeoroute(
+  origins: unknown[],
+  settings: Record<string, unknown>,
+  body: (g: Georoute) => Promise<void>,
+): Promise<void> {
+  const georoute = await startGeoroute({
+    origins,
+    settings: { cache: { enabled: false }, ...settings },
+  })
+  try {
+    await body(georoute)
+  } finally {
+    await georoute.dispose()
+  }
+}
+
 /** Starts the bundled Worker under workerd (Miniflare API) with a fresh KV namespace. */
 export async function startGeoroute(options: GeorouteOptions): Promise<Georoute> {
   const mf = new Miniflare({
