@@ -13,10 +13,19 @@ export function isUnsafe(method: string): boolean {
 /** True when `path` is one of `prefixes` or below one (case-insensitive, segment-aligned). */
 export function underAny(path: string, prefixes: readonly string[]): boolean {
   const lower = path.toLowerCase()
-  return prefixes.some((prefix) => {
-    const p = prefix.toLowerCase().replace(/\/+$/, '')
-    return lower === p || lower.startsWith(`${p}/`)
-  })
+  return normalizedPrefixes(prefixes).some((p) => lower === p || lower.startsWith(`${p}/`))
+}
+
+/** Each list's prefixes lower-cased and without trailing slashes, worked out once per list. */
+const normalized = new WeakMap<readonly string[], readonly string[]>()
+
+function normalizedPrefixes(prefixes: readonly string[]): readonly string[] {
+  let list = normalized.get(prefixes)
+  if (list === undefined) {
+    list = prefixes.map((prefix) => prefix.toLowerCase().replace(/\/+$/, ''))
+    normalized.set(prefixes, list)
+  }
+  return list
 }
 
 /**
