@@ -332,6 +332,19 @@ const LogsSchema = v.strictObject({
     ),
     1,
   ),
+  /**
+   * Share of fresh cache hits (`x-georoute-cache: HIT`) that write their line, when it should
+   * differ from `sampleRate`: a hit is most of a busy blog's traffic and its line says little
+   * (no origin was asked), while misses and errors are what an operator reads. Default:
+   * `sampleRate`.
+   */
+  hitSampleRate: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.minValue(0, 'must be between 0 and 1'),
+      v.maxValue(1, 'must be between 0 and 1'),
+    ),
+  ),
 })
 
 /** `settings.status`: who sees the status page and JSON, and how much. */

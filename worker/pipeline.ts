@@ -158,8 +158,9 @@ function record(
   totalMs: number,
 ) {
   const { status } = served.response
-  const { sampleRate } = context.config.settings.logs
-  const log = sampleRate >= 1 || status >= 500 || Math.random() < sampleRate
+  const { sampleRate, hitSampleRate = sampleRate } = context.config.settings.logs
+  const rate = served.cache === 'HIT' ? hitSampleRate : sampleRate
+  const log = rate >= 1 || status >= 500 || Math.random() < rate
   const cf = request.cf as { colo?: unknown; country?: unknown } | undefined
   const attempts = served.outcome?.attempts ?? []
   // One walk over the attempts for both their time and their failures.

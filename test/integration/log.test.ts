@@ -86,4 +86,34 @@ describe('the request log', () => {
       expect.stringMatching(/^tokyo: status 500 \(\d+ ms\)$/),
     ])
   })
+
+  it('samples fresh hits with logs.hitSampleRate, and misses with sampleRate', async () => {
+    fetchMock
+      .get('https://fra.blog.example.com')
+      .intercept({ path: '/hit-quiet' })
+      .reply(200, 'cached', { headers: { 'cache-control': 'public, max-age=600' } })
+    const send = (settings: unknown) =>
+      worker.fetch(
+        new Request('https://blog.example/hit-quiet', { cf: PARIS } as RequestInit),
+        { ...env, SETTINGS: JSON.stringify(settings) },
+        createExecutionContext(),
+      )
+    const quietHits = { logs: { hitSampleRate: 0 } }
+    const lines = await requestLines(async () => {
+      const miss = await send(quietHits)
+      expect(miss.headers.get('x-georoute-cache')).toBe('MISS')
+      await miss.text()
+      const hit = await send(quietHits)
+      expect(hit.headers.get('x-georoute-cache')).toBe('HIT')
+      await hit.text()
+    })
+    // The miss is logged (sampleRate 1); the hit is not.
+    expect(lines.map((l) => l.cache)).toEqual(['MISS'])
+    // Without the setting, hits follow sampleRate: a hit that is logged, and one that is not.
+    const logged = await requestLines(async () => {
+      await (await send({})).text()
+      await (await send({ logs: { sampleRate: 0 } })).text()
+    })
+    expect(logged.map((l) => l.cache)).toEqual(['HIT'])
+  })
 })
