@@ -161,6 +161,7 @@ export function checkGoals({ scenarios, routing, bundle, kv }) {
 }
 
 const us = (/** @type {number} */ n) => `${Math.round(n)} µs`
+const signed = (/** @type {number} */ n) => `${n < 0 ? '−' : '+'}${us(Math.abs(n))}`
 
 /**
  * Where georoute's CPU goes on the cache-miss path, from the medians of the miss scenario's
@@ -176,7 +177,6 @@ export function missBreakdown(miss) {
   const off = get('georoute, cache off')
   const lookup = get('bare Worker + cache lookup')
   if (!bare || !georoute || !off || !lookup) return []
-  const signed = (/** @type {number} */ n) => `${n < 0 ? '−' : '+'}${us(Math.abs(n))}`
   const rules = get(CONTRACT_ROW)
   const paired = pairedRatios(georoute, rules)
   const bound = rules
@@ -202,10 +202,17 @@ export function hitBreakdown(hit) {
   const off = get('georoute, memory tier off')
   const memory = get('bare memory Worker')
   const trace = get('bare cache Worker + Age, trace headers + log line')
+  const quiet = get('georoute, no line for hits (logs.hitSampleRate 0)')
   if (!georoute || !off || !memory || !trace) return []
+  const line = quiet
+    ? [
+        `The per-hit log line: with \`logs.hitSampleRate: 0\` georoute's memory hits reach ${ratio(quiet.ratio)} (${us(quiet.cpuUs)} CPU per hit, ${signed(quiet.cpuUs - georoute.cpuUs)} against the shipped default, which logs every hit). Each line is one write to the pipe workerd's output goes to here.`,
+      ]
+    : []
   return [
     `Cache-hit path: georoute answers from its memory tier at ${ratio(georoute.ratio)} of the bare cache Worker (${us(georoute.cpuUs)} CPU per hit); a bare Worker answering from memory does ${ratio(memory.ratio)} (${us(memory.cpuUs)}), so georoute's own work on a memory hit is about ${us(georoute.cpuUs - memory.cpuUs)}.`,
     `With the memory tier off, every hit reads the Cache API, as an isolate does the first time it sees a page and once its copy is \`maxAgeSeconds\` old: ${ratio(off.ratio)} (${us(off.cpuUs)}), against ${ratio(trace.ratio)} for the bare cache Worker that only adds \`Age\`, the trace headers and the log line (${us(trace.cpuUs)}).${(off.ratio ?? 0) < GOALS.hitRatio ? ` That path alone is below the ${GOALS.hitRatio}× goal.` : ''}`,
+    ...line,
   ]
 }
 
