@@ -333,10 +333,11 @@ const LogsSchema = v.strictObject({
     1,
   ),
   /**
-   * Share of fresh cache hits (`x-georoute-cache: HIT`) that write their line, when it should
-   * differ from `sampleRate`: a hit is most of a busy blog's traffic and its line says little
-   * (no origin was asked), while misses and errors are what an operator reads. Default:
-   * `sampleRate`.
+   * Share of fresh cache hits (`x-georoute-cache: HIT`) that write their line, at most
+   * `sampleRate`: a hit is most of a busy blog's traffic, and its line names no origin attempt
+   * (the platform records the invocation anyway, and the Analytics Engine point is written for
+   * every request), while misses and errors are what an operator reads. 1 logs every hit.
+   * Default: 0.01.
    */
   hitSampleRate: v.optional(
     v.pipe(
@@ -344,6 +345,7 @@ const LogsSchema = v.strictObject({
       v.minValue(0, 'must be between 0 and 1'),
       v.maxValue(1, 'must be between 0 and 1'),
     ),
+    0.01,
   ),
 })
 

@@ -158,8 +158,8 @@ function record(
   totalMs: number,
 ) {
   const { status } = served.response
-  const { sampleRate, hitSampleRate = sampleRate } = context.config.settings.logs
-  const rate = served.cache === 'HIT' ? hitSampleRate : sampleRate
+  const { sampleRate, hitSampleRate } = context.config.settings.logs
+  const rate = served.cache === 'HIT' ? Math.min(hitSampleRate, sampleRate) : sampleRate
   const log = rate >= 1 || status >= 500 || Math.random() < rate
   const cf = request.cf as { colo?: unknown; country?: unknown } | undefined
   const attempts = served.outcome?.attempts ?? []

@@ -202,11 +202,11 @@ export function hitBreakdown(hit) {
   const off = get('georoute, memory tier off')
   const memory = get('bare memory Worker')
   const trace = get('bare cache Worker + Age, trace headers + log line')
-  const quiet = get('georoute, no line for hits (logs.hitSampleRate 0)')
+  const everyHit = get('georoute, every hit logged (logs.hitSampleRate 1)')
   if (!georoute || !off || !memory || !trace) return []
-  const line = quiet
+  const line = everyHit
     ? [
-        `The per-hit log line: with \`logs.hitSampleRate: 0\` georoute's memory hits reach ${ratio(quiet.ratio)} (${us(quiet.cpuUs)} CPU per hit, ${signed(quiet.cpuUs - georoute.cpuUs)} against the shipped default, which logs every hit). Each line is one write to the pipe workerd's output goes to here.`,
+        `The per-hit log line: georoute logs one fresh hit in a hundred by default (\`logs.hitSampleRate\` 0.01); logging every hit, its memory hits reach ${ratio(everyHit.ratio)} (${us(everyHit.cpuUs)} CPU per hit, ${signed(everyHit.cpuUs - georoute.cpuUs)}). Each line is one write to the pipe workerd's output goes to here, and wakes the process that reads it.`,
       ]
     : []
   return [

@@ -109,11 +109,18 @@ describe('the request log', () => {
     })
     // The miss is logged (sampleRate 1); the hit is not.
     expect(lines.map((l) => l.cache)).toEqual(['MISS'])
-    // Without the setting, hits follow sampleRate: a hit that is logged, and one that is not.
+    // By default one hit in a hundred is logged; 1 logs every hit; sampleRate caps both.
+    const random = vi.spyOn(Math, 'random')
     const logged = await requestLines(async () => {
+      random.mockReturnValue(0.5)
       await (await send({})).text()
-      await (await send({ logs: { sampleRate: 0 } })).text()
+      random.mockReturnValue(0.005)
+      await (await send({})).text()
+      random.mockReturnValue(0.5)
+      await (await send({ logs: { hitSampleRate: 1 } })).text()
+      await (await send({ logs: { hitSampleRate: 1, sampleRate: 0.2 } })).text()
     })
-    expect(logged.map((l) => l.cache)).toEqual(['HIT'])
+    expect(logged.map((l) => l.cache)).toEqual(['HIT', 'HIT'])
+    expect(logged).toHaveLength(2)
   })
 })
