@@ -64,11 +64,30 @@ export function locateReader(
 
 /** Great-circle distance in kilometres (haversine). */
 export function distanceKm(aLat: number, aLon: number, bLat: number, bLon: number): number {
-  const dLat = (bLat - aLat) * RADIANS
-  const dLon = (bLon - aLon) * RADIANS
-  const h =
-    Math.sin(dLat / 2) ** 2 +
-    Math.cos(aLat * RADIANS) * Math.cos(bLat * RADIANS) * Math.sin(dLon / 2) ** 2
+  return distanceBetween(pointAt(aLat, aLon), pointAt(bLat, bLon))
+}
+
+/** A place in radians, with the cosine of its latitude that the haversine needs. */
+export interface Point {
+  lat: number
+  lon: number
+  cosLat: number
+}
+
+/** `lat`, `lon` (degrees) as a `Point`. */
+export function pointAt(lat: number, lon: number): Point {
+  const latRad = lat * RADIANS
+  return { lat: latRad, lon: lon * RADIANS, cosLat: Math.cos(latRad) }
+}
+
+/**
+ * Great-circle distance in kilometres between two points (haversine): ranking works out the
+ * reader's point once per request and each origin's once per configuration.
+ */
+export function distanceBetween(a: Point, b: Point): number {
+  const sinLat = Math.sin((b.lat - a.lat) / 2)
+  const sinLon = Math.sin((b.lon - a.lon) / 2)
+  const h = sinLat * sinLat + a.cosLat * b.cosLat * sinLon * sinLon
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)))
 }
 

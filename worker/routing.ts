@@ -1,5 +1,5 @@
 import type { ResolvedOrigin } from './config'
-import { distanceKm, type ReaderLocation } from './geo'
+import { distanceBetween, type Point, pointAt, type ReaderLocation } from './geo'
 
 /** What routing knows of one origin's health right now (absent = nothing known). */
 export interface OriginHealth {
@@ -35,6 +35,18 @@ export interface RankedOrigin {
 
 const NO_HEALTH: OriginHealth = {}
 
+/** Each origin's point, worked out once per resolved configuration (which lives per isolate). */
+const points = new WeakMap<ResolvedOrigin, Point>()
+
+function originPoint(origin: ResolvedOrigin): Point {
+  let point = points.get(origin)
+  if (point === undefined) {
+    point = pointAt(origin.lat, origin.lon)
+    points.set(origin, point)
+  }
+  return point
+}
+
 function tierOf(health: OriginHealth, now: number): Tier {
   if (health.drained) return Tier.Drained
   if (health.healthy === false || health.offBuild) return Tier.Degraded
@@ -56,8 +68,9 @@ export function rankOrigins(
 ): RankedOrigin[] {
   const ranked: RankedOrigin[] = []
   const scores: number[] = []
+  const from = reader && pointAt(reader.lat, reader.lon)
   for (const origin of origins) {
-    const distance = reader ? distanceKm(reader.lat, reader.lon, origin.lat, origin.lon) : undefined
+    const distance = from && distanceBetween(from, originPoint(origin))
     let score: number
     if (distance !== undefined) score = distance / origin.weight
     else {

@@ -10,7 +10,8 @@ import { type ColoFacts, hasLocalEvidence } from './colo'
  * "down" does not demote an origin that this data center's own recent requests show working
  * (`hasLocalEvidence`); a probe "up" never ends an ejection before its cool-down: the probe may
  * have run from elsewhere, and the ejection comes from readers here.
- * Origins in `offBuild` run another build than the operator expects.
+ * Origins in `offBuild` run another build than the operator expects. An origin nothing is known
+ * of has no entry (routing reads it as ready).
  */
 export function healthView(
   origins: readonly ResolvedOrigin[],
@@ -21,15 +22,20 @@ export function healthView(
   offBuild?: ReadonlySet<string>,
 ): HealthLookup {
   const view = new Map<string, OriginHealth>()
+  const drains = overrides.drained.length > 0
   for (const origin of origins) {
-    const health: OriginHealth = {}
     const local = facts(origin.id)
     const verdict = probed.get(origin.id)
+    const drained = drains && overrides.drained.includes(origin.id)
+    const off = offBuild?.has(origin.id) === true
+    // Nothing known (most origins, most of the time): no entry, which routing reads as ready.
+    if (!verdict && !drained && !off && !local?.ejectedUntil) continue
+    const health: OriginHealth = {}
     if (verdict && (verdict.healthy || !hasLocalEvidence(local, minSuccesses))) {
       health.healthy = verdict.healthy
     }
-    if (overrides.drained.includes(origin.id)) health.drained = true
-    if (offBuild?.has(origin.id)) health.offBuild = true
+    if (drained) health.drained = true
+    if (off) health.offBuild = true
     if (local?.ejectedUntil) health.ejectedUntil = local.ejectedUntil
     view.set(origin.id, health)
   }
