@@ -13,6 +13,14 @@ const integer = (min: number, max: number, what: string) =>
     v.maxValue(max, `${what} must be at most ${max}`),
   )
 
+/** A share from 0 to 1 (sampling rates, the ejection cap). */
+const fraction = () =>
+  v.pipe(
+    v.number('must be a number'),
+    v.minValue(0, 'must be between 0 and 1'),
+    v.maxValue(1, 'must be between 0 and 1'),
+  )
+
 const degrees = (limit: number) =>
   v.pipe(
     v.number('must be a number'),
@@ -151,14 +159,7 @@ const RoutingSchema = v.strictObject({
    * when passive health would take out more than half, the signal is more likely wrong than
    * the origins, and readers must keep somewhere to go. 3 origins: 1; 4: 2.
    */
-  ejectionMaxShare: v.optional(
-    v.pipe(
-      v.number('must be a number'),
-      v.minValue(0, 'must be between 0 and 1'),
-      v.maxValue(1, 'must be between 0 and 1'),
-    ),
-    0.5,
-  ),
+  ejectionMaxShare: v.optional(fraction(), 0.5),
   /**
    * How readers are ordered among the ready origins: `nearest` by distance (divided by weight)
    * only; `fastest` by the time to response headers measured from the reader's data center
@@ -320,18 +321,12 @@ const HealthSchema = v.strictObject({
 /** `settings.logs`: the per-request log line and analytics point. */
 const LogsSchema = v.strictObject({
   /**
-   * Share of requests that write their JSON log line (and Analytics Engine point): 1 = every
+   * Share of requests that write their JSON log line (the Analytics Engine point is written for
+   * every request): 1 = every
    * request, 0 = none. Lower it on very busy blogs; errors (status >= 500) are always logged.
    * Default: 1.
    */
-  sampleRate: v.optional(
-    v.pipe(
-      v.number('must be a number'),
-      v.minValue(0, 'must be between 0 and 1'),
-      v.maxValue(1, 'must be between 0 and 1'),
-    ),
-    1,
-  ),
+  sampleRate: v.optional(fraction(), 1),
   /**
    * Share of fresh cache hits (`x-georoute-cache: HIT`) that write their line, at most
    * `sampleRate`: a hit is most of a busy blog's traffic, and its line names no origin attempt
@@ -339,14 +334,7 @@ const LogsSchema = v.strictObject({
    * every request), while misses and errors are what an operator reads. 1 logs every hit.
    * Default: 0.01.
    */
-  hitSampleRate: v.optional(
-    v.pipe(
-      v.number('must be a number'),
-      v.minValue(0, 'must be between 0 and 1'),
-      v.maxValue(1, 'must be between 0 and 1'),
-    ),
-    0.01,
-  ),
+  hitSampleRate: v.optional(fraction(), 0.01),
 })
 
 /** `settings.status`: who sees the status page and JSON, and how much. */
