@@ -322,9 +322,8 @@ const HealthSchema = v.strictObject({
 const LogsSchema = v.strictObject({
   /**
    * Share of requests that write their JSON log line (the Analytics Engine point is written for
-   * every request): 1 = every
-   * request, 0 = none. Lower it on very busy blogs; errors (status >= 500) are always logged.
-   * Default: 1.
+   * every request): 1 = every request, 0 = none. Lower it on very busy blogs; errors (status
+   * >= 500) are always logged. Default: 1.
    */
   sampleRate: v.optional(fraction(), 1),
   /**
